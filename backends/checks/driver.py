@@ -1,0 +1,129 @@
+"""Driver checks: module loaded and not shadowed by nouveau, versions agree, NVML works."""
+
+from __future__ import annotations
+
+from ..facts import DriverFacts, HardwareFacts
+from ..findings import Finding, Layer, Status
+from ..gpu_records import cuda_version_text
+
+L = Layer.DRIVER
+
+
+def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
+    out: list[Finding] = []
+    shadow = [m for m in ("nouveau", "nova_core") if m in f.loaded_modules]
+    bound = sorted({d.driver for d in hw.nvidia_gpus if d.driver in ("nouveau", "nova_core")})
+    if shadow or bound:
+        name = (bound or shadow)[0]
+        out.append(
+            Finding(
+                "driver.nouveau",
+                L,
+                Status.FAIL,
+                f"The open-source {name} driver owns the GPU, so the NVIDIA module cannot bind to it.",
+                "Blacklist nouveau and nova_core in /etc/modprobe.d, rebuild the initramfs, reboot.",
+                tuple(f"{d.address} bound to {d.driver}" for d in hw.nvidia_gpus if d.driver) or (f"lsmod: {name}",),
+            )
+        )
+    if f.run_installer:
+        out.append(
+            Finding(
+                "driver.run-installer",
+                L,
+                Status.WARN if not f.packages else Status.FAIL,
+                "A driver installed from NVIDIA's .run file is present"
+                + (" beside distribution packages: the two installs fight." if f.packages else "."),
+                "Remove it with nvidia-uninstall before installing the distribution's packages.",
+                ("/usr/bin/nvidia-uninstall exists",),
+            )
+        )
+    out += _module_and_nvml(f)
+    out += _protection(f)
+    return out
+
+
+def _module_and_nvml(f: DriverFacts) -> list[Finding]:
+    out = []
+    loaded = "nvidia" in f.loaded_modules
+    installed = sorted({p.version for p in f.packages if p.name.startswith(("nvidia-driver", "nvidia-utils", "libnvidia-compute"))})
+    if not loaded:
+        out.append(
+            Finding(
+                "driver.module",
+                L,
+                Status.FAIL,
+                "The nvidia kernel module is not loaded"
+                + (" although driver packages are installed." if f.packages else ": no NVIDIA driver is installed."),
+                "Reboot into the installed driver (check Secure Boot and nouveau first)."
+                if f.packages
+                else "Install the distribution's driver: see `gpuwiz plan`.",
+                ("/proc/modules has no nvidia",),
+            )
+        )
+    else:
+        out.append(
+            Finding("driver.module", L, Status.OK, f"nvidia kernel module {f.kernel_module_version or ''} is loaded.".replace("  ", " "))
+        )
+    nvml = f.nvml
+    mismatch = nvml.init_error == "LibRmVersionMismatch" or (
+        f.kernel_module_version and nvml.driver_version and f.kernel_module_version != nvml.driver_version
+    )
+    if mismatch:
+        out.append(
+            Finding(
+                "driver.version-mismatch",
+                L,
+                Status.FAIL,
+                f"Driver/library version mismatch: the loaded kernel module is {f.kernel_module_version or 'older'}, "
+                f"the user-space libraries are {nvml.driver_version or (installed[-1] if installed else 'newer')}.",
+                "Reboot to load the matching module; then hold the driver packages so upgrades cannot split them again.",
+                ("/proc/driver/nvidia/version", "NVML: " + (nvml.init_error or "version differs")),
+            )
+        )
+    elif nvml.init_error:
+        fix = {
+            "LibraryNotFound": "Install the driver's user-space libraries (libnvidia-compute / nvidia-utils).",
+            "DriverNotLoaded": "Load the kernel module (reboot after installing the driver).",
+            "NoPermission": "Run as root or fix the permissions of /dev/nvidia*.",
+        }.get(nvml.init_error, "Check the kernel log (dmesg) for NVRM errors.")
+        out.append(Finding("driver.nvml", L, Status.FAIL, f"NVML does not initialise: {nvml.init_error}.", fix))
+    else:
+        cuda = cuda_version_text(nvml.cuda_driver_version)
+        out.append(
+            Finding(
+                "driver.nvml",
+                L,
+                Status.OK,
+                f"NVML sees {len(nvml.gpus)} GPU(s): driver {nvml.driver_version}" + (f", CUDA {cuda}." if cuda else "."),
+            )
+        )
+    if loaded and "/dev/nvidia0" not in f.device_nodes:
+        out.append(
+            Finding(
+                "driver.device-nodes",
+                L,
+                Status.WARN,
+                "/dev/nvidia0 is missing although the module is loaded.",
+                "Run nvidia-smi once as root (or nvidia-modprobe) to create the device nodes.",
+            )
+        )
+    if f.nvidia_smi_rc not in (None, 0):
+        line = (f.nvidia_smi_output.splitlines() or ["no output"])[0]
+        out.append(Finding("driver.nvidia-smi", L, Status.FAIL, f"nvidia-smi fails: {line}", None, (f.nvidia_smi_output,)))
+    return out
+
+
+def _protection(f: DriverFacts) -> list[Finding]:
+    names = [p.name for p in f.packages]
+    unheld = [n for n in names if n not in f.held_packages and n.startswith(("nvidia-driver", "nvidia-dkms", "libnvidia-compute", "nvidia-utils", "linux-modules-nvidia"))]
+    if not unheld:
+        return []
+    return [
+        Finding(
+            "driver.not-held",
+            L,
+            Status.WARN,
+            f"{len(unheld)} driver package(s) are not held: an unattended upgrade can leave the libraries newer than the loaded module.",
+            "apt-mark hold " + " ".join(unheld),
+        )
+    ]

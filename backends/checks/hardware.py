@@ -1,0 +1,114 @@
+"""Hardware checks: an NVIDIA GPU, a supported platform, firmware and VM faults."""
+
+from __future__ import annotations
+
+from ..facts import HardwareFacts
+from ..findings import Finding, Layer, Status
+
+L = Layer.HARDWARE
+# Platforms the NVIDIA Container Toolkit documents as supported (install guide, 2025).
+SUPPORTED_OS = {
+    "ubuntu": ("20.04", "22.04", "24.04"),
+    "debian": ("11", "12", "13"),
+    "rhel": ("8", "9", "10"),
+    "rocky": ("8", "9", "10"),
+    "almalinux": ("8", "9", "10"),
+    "centos": ("8", "9"),
+    "ol": ("8", "9"),
+    "fedora": (),  # works via the RHEL repository, not listed with versions
+    "amzn": ("2", "2023"),
+    "opensuse-leap": ("15",),
+    "sles": ("15",),
+}
+SUPPORTED_ARCH = ("x86_64", "aarch64")
+BAR1_MARKERS = ("BAR1 is 0M", "PCI I/O region assigned to your NVIDIA device is invalid")
+
+
+def gpu_label(dev) -> str:
+    return f"{dev.name or 'NVIDIA device ' + dev.pci_id} ({dev.address})"
+
+
+def check_hardware(f: HardwareFacts) -> list[Finding]:
+    out: list[Finding] = []
+    if not f.nvidia_gpus:
+        others = ", ".join(d.name or d.pci_id for d in f.other_display)
+        out.append(
+            Finding(
+                "hardware.nvidia-gpu",
+                L,
+                Status.FAIL,
+                "No NVIDIA GPU is on the PCI bus" + (f" (display adapters found: {others})." if others else "."),
+                "Seat the card and power it; in a VM, pass the GPU through to this guest.",
+                ("/sys/bus/pci/devices/*: no vendor 0x10de with a display class",),
+            )
+        )
+    else:
+        n = len(f.nvidia_gpus)
+        out.append(
+            Finding(
+                "hardware.nvidia-gpu",
+                L,
+                Status.OK,
+                f"{n} NVIDIA GPU{'s' if n > 1 else ''}: " + "; ".join(gpu_label(d) for d in f.nvidia_gpus) + ".",
+            )
+        )
+    out += _platform(f)
+    if f.nvidia_gpus:
+        out += _firmware(f)
+    return out
+
+
+def _platform(f: HardwareFacts) -> list[Finding]:
+    out = []
+    if f.os:
+        versions = SUPPORTED_OS.get(f.os.id)
+        major = f.os.version_id.split(".")[0]
+        supported = versions is not None and (not versions or f.os.version_id in versions or major in versions)
+        out.append(
+            Finding(
+                "hardware.os",
+                L,
+                Status.OK if supported else Status.WARN,
+                f"{f.os.pretty_name}, kernel {f.kernel or 'unknown'}"
+                + ("." if supported else ": not on the NVIDIA Container Toolkit's supported list."),
+                None if supported else "Expect to adapt package names; Ubuntu LTS, Debian, RHEL/Rocky are supported.",
+            )
+        )
+    if f.arch and f.arch not in SUPPORTED_ARCH:
+        out.append(
+            Finding("hardware.arch", L, Status.FAIL, f"CPU architecture {f.arch} has no NVIDIA Linux driver.", "Use an x86_64 or aarch64 machine.")
+        )
+    return out
+
+
+def _firmware(f: HardwareFacts) -> list[Finding]:
+    out = []
+    if f.secure_boot:
+        out.append(
+            Finding(
+                "hardware.secure-boot",
+                L,
+                Status.WARN,
+                "Secure Boot is on: the NVIDIA kernel module must be signed by a key the firmware trusts.",
+                "Use the distribution's pre-signed modules, or enrol a MOK (mokutil --import) before the reboot.",
+                ("mokutil --sb-state: SecureBoot enabled",),
+            )
+        )
+    bar1 = [line for line in f.kernel_log if any(m in line for m in BAR1_MARKERS)]
+    if bar1:
+        in_vm = f.virtualization not in (None, "none")
+        out.append(
+            Finding(
+                "hardware.bar1",
+                L,
+                Status.FAIL,
+                "The GPU's BAR1 memory window got no address space"
+                + (f" in this {f.virtualization} VM" if in_vm else "")
+                + ", so the driver cannot initialise it.",
+                "On the VM host: add kernel parameter pci=realloc and enable 64-bit MMIO / Above 4G decoding, then reboot."
+                if in_vm
+                else "Enable 'Above 4G decoding' in the firmware, or boot with pci=realloc.",
+                tuple(bar1[:3]),
+            )
+        )
+    return out

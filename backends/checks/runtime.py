@@ -1,0 +1,117 @@
+"""Container runtime checks: does each installed runtime know the nvidia runtime (or CDI)."""
+
+from __future__ import annotations
+
+from ..facts import ContainerdFacts, CrioFacts, DockerFacts, K8sFacts, RuntimeFacts
+from ..findings import Finding, Layer, Status
+
+L = Layer.RUNTIME
+
+
+def check_runtime(f: RuntimeFacts, k8s: K8sFacts | None) -> list[Finding]:
+    out: list[Finding] = []
+    if not (f.docker or f.containerd or f.crio or f.podman):
+        return [
+            Finding(
+                "runtime.none",
+                L,
+                Status.FAIL,
+                "No container runtime is installed (docker, containerd, CRI-O or podman).",
+                "Install one (docker for a workstation, containerd for Kubernetes): see `gpuwiz plan`.",
+            )
+        ]
+    if f.docker:
+        out += _docker(f.docker)
+    if f.containerd:
+        out += _containerd(f.containerd, k8s)
+    if f.crio:
+        out += _crio(f.crio)
+    if f.podman and not (f.docker or f.containerd or f.crio):
+        out.append(Finding("runtime.podman", L, Status.OK, "podman is installed; it reaches GPUs through CDI (nvidia-ctk cdi generate)."))
+    return out
+
+
+def _docker(d: DockerFacts) -> list[Finding]:
+    if d.config_error:
+        return [Finding("runtime.docker.config", L, Status.FAIL, f"docker's config is malformed: {d.config_error}", f"Fix {d.config_path} by hand; gpuwiz will not edit it while it is invalid.")]
+    configured = "nvidia" in d.runtimes or d.cdi
+    if not configured:
+        return [
+            Finding(
+                "runtime.docker.nvidia",
+                L,
+                Status.FAIL,
+                f"docker {d.version or ''} does not know the nvidia runtime ({d.config_path}).".replace("  ", " "),
+                "gpuwiz runtime configure --runtime docker, then restart docker.",
+            )
+        ]
+    if d.daemon_runtimes is not None and "nvidia" in d.runtimes and "nvidia" not in d.daemon_runtimes:
+        return [
+            Finding(
+                "runtime.docker.not-applied",
+                L,
+                Status.FAIL,
+                f"{d.config_path} names the nvidia runtime but the running dockerd does not: it was not restarted or reads another file.",
+                "systemctl restart docker",
+                ("docker info: runtimes " + ", ".join(d.daemon_runtimes),),
+            )
+        ]
+    default = f", default runtime {d.default_runtime}" if d.default_runtime else ""
+    return [Finding("runtime.docker.nvidia", L, Status.OK, f"docker {d.version or ''} knows the nvidia runtime{default}.".replace("  ", " "))]
+
+
+def _containerd(c: ContainerdFacts, k8s: K8sFacts | None) -> list[Finding]:
+    out = []
+    name = c.flavour if c.flavour != "containerd" else f"containerd {c.version or ''}".strip()
+    if c.config_error:
+        return [Finding("runtime.containerd.config", L, Status.FAIL, f"containerd's config is malformed: {c.config_error}", f"Fix {c.config_path} by hand; gpuwiz will not edit it while it is invalid.")]
+    if c.cri_disabled:
+        in_cluster = k8s is not None and k8s.flavour is not None
+        out.append(
+            Finding(
+                "runtime.containerd.cri-disabled",
+                L,
+                Status.FAIL if in_cluster else Status.WARN,
+                f'{c.config_path} has disabled_plugins = ["cri"] (Docker\'s containerd.io default): kubelet cannot use this containerd.',
+                "Remove \"cri\" from disabled_plugins (or regenerate with containerd config default), set SystemdCgroup = true, restart containerd.",
+            )
+        )
+    if "nvidia" in c.runtimes:
+        default = f", default runtime {c.default_runtime}" if c.default_runtime else ""
+        out.append(Finding("runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({c.config_path})."))
+    elif c.flavour in ("k3s", "rke2"):
+        out.append(
+            Finding(
+                "runtime.containerd.nvidia",
+                L,
+                Status.FAIL,
+                f"{c.flavour}'s containerd has no nvidia runtime ({c.config_path}).",
+                f"Install the toolkit and restart {c.flavour}: it adds the nvidia runtime itself once nvidia-container-runtime is on PATH.",
+            )
+        )
+    else:
+        out.append(
+            Finding(
+                "runtime.containerd.nvidia",
+                L,
+                Status.FAIL,
+                f"{name} has no nvidia runtime in {c.config_path}" + ("" if c.config_exists else " (the file does not exist)") + ".",
+                "gpuwiz runtime configure --runtime containerd, then restart containerd.",
+            )
+        )
+    return out
+
+
+def _crio(c: CrioFacts) -> list[Finding]:
+    if "nvidia" in c.runtimes:
+        return [Finding("runtime.crio.nvidia", L, Status.OK, f"CRI-O {c.version or ''} has the nvidia runtime.".replace("  ", " "))]
+    stray = [p for p in c.config_files if p.startswith("/etc/crio/conf.d/")]
+    return [
+        Finding(
+            "runtime.crio.nvidia",
+            L,
+            Status.FAIL,
+            "CRI-O has no nvidia runtime" + (" (a drop-in sits in /etc/crio/conf.d, which CRI-O does not read)" if stray else "") + ".",
+            "gpuwiz runtime configure --runtime crio (writes /etc/crio/crio.conf.d/99-nvidia.toml), then restart crio.",
+        )
+    ]

@@ -1,0 +1,157 @@
+"""Facts: what the probes read, as frozen data. Probes fill them; nothing here reads the machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .gpu_records import NvmlRecord
+
+NVIDIA_VENDOR = "10de"
+
+
+@dataclass(frozen=True)
+class OsInfo:
+    id: str
+    version_id: str
+    pretty_name: str
+    id_like: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    address: str  # 0000:2f:00.0
+    vendor_id: str  # 10de
+    device_id: str  # 2504
+    class_code: str  # 0300 (VGA), 0302 (3D controller)
+    driver: str | None  # the kernel driver bound to it: nvidia, nouveau, vfio-pci, None
+    name: str | None = None  # lspci's description
+
+    @property
+    def is_nvidia(self) -> bool:
+        return self.vendor_id == NVIDIA_VENDOR
+
+    @property
+    def pci_id(self) -> str:
+        return f"{self.vendor_id}:{self.device_id}"
+
+
+@dataclass(frozen=True)
+class HardwareFacts:
+    os: OsInfo | None
+    kernel: str | None
+    arch: str | None
+    nvidia_gpus: tuple[PciDevice, ...]
+    other_display: tuple[PciDevice, ...]
+    secure_boot: bool | None  # None: unknown (no mokutil, not EFI)
+    virtualization: str | None  # systemd-detect-virt: "none", "kvm", …; None: unknown
+    kernel_log: tuple[str, ...]  # kernel lines that mention NVRM / nvidia / nouveau
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    status: str  # dpkg's db:Status-Abbrev ("ii ", "hi ", "rc ") or "installed" for rpm
+
+    @property
+    def installed(self) -> bool:
+        return self.status.startswith(("ii", "hi", "installed"))
+
+
+@dataclass(frozen=True)
+class DriverFacts:
+    loaded_modules: tuple[str, ...]  # of interest: nvidia*, nouveau, nova_core
+    kernel_module_version: str | None  # from /proc/driver/nvidia/version
+    device_nodes: tuple[str, ...]  # /dev/nvidia0, /dev/nvidiactl, … that exist
+    nvml: NvmlRecord
+    nvidia_smi_rc: int | None  # None: nvidia-smi is not installed
+    nvidia_smi_output: str
+    packages: tuple[Package, ...]  # driver packages (dpkg or rpm)
+    held_packages: tuple[str, ...]
+    run_installer: bool  # /usr/bin/nvidia-uninstall exists: a .run install
+
+
+@dataclass(frozen=True)
+class ToolkitFacts:
+    ctk_path: str | None
+    ctk_version: str | None
+    cli_path: str | None  # nvidia-container-cli
+    runtime_path: str | None  # nvidia-container-runtime
+    packages: tuple[Package, ...]
+    nvidia_sources: tuple[str, ...]  # apt/yum source files that mention nvidia.github.io
+    libnvidia_ml_cached: bool | None  # ldconfig -p lists libnvidia-ml.so.1; None: unknown
+
+
+@dataclass(frozen=True)
+class DockerFacts:
+    version: str | None
+    config_path: str
+    config_exists: bool
+    config_error: str | None
+    runtimes: tuple[str, ...]  # from daemon.json
+    default_runtime: str | None
+    cdi: bool
+    service: str | None  # systemctl is-active
+    daemon_runtimes: tuple[str, ...] | None  # from `docker info`; None: daemon not reachable
+
+
+@dataclass(frozen=True)
+class ContainerdFacts:
+    flavour: str  # containerd, k3s, rke2
+    version: str | None
+    config_path: str
+    config_exists: bool
+    config_error: str | None
+    config_version: int | None
+    runtimes: tuple[str, ...]
+    default_runtime: str | None
+    cri_disabled: bool
+    service: str | None
+
+
+@dataclass(frozen=True)
+class CrioFacts:
+    version: str | None
+    config_files: tuple[str, ...]
+    runtimes: tuple[str, ...]
+    service: str | None
+
+
+@dataclass(frozen=True)
+class RuntimeFacts:
+    docker: DockerFacts | None
+    containerd: ContainerdFacts | None
+    crio: CrioFacts | None
+    podman: str | None  # path
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    ready: bool
+    gpu_capacity: int
+    gpu_allocatable: int
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class K8sFacts:
+    flavour: str | None  # kubeadm, k3s, rke2, microk8s; None: not a cluster node
+    kubectl_path: str | None
+    helm_path: str | None
+    kubeconfig: str | None
+    api_error: str | None  # None: the API answered (or was not asked)
+    node_name: str | None
+    nodes: tuple[NodeInfo, ...]
+    runtime_class_nvidia: bool | None
+    device_plugin: str | None  # namespace/name of the device plugin DaemonSet
+    gpu_operator: str | None  # namespace of the GPU Operator
+
+
+@dataclass(frozen=True)
+class MachineFacts:
+    hardware: HardwareFacts
+    driver: DriverFacts | None = None
+    toolkit: ToolkitFacts | None = None
+    runtime: RuntimeFacts | None = None
+    k8s: K8sFacts | None = None

@@ -1,0 +1,254 @@
+"""The Host: the only door to the machine (run an argv, read, write, look up executables).
+
+`RealHost` talks to this machine through `sh`; `ProfileHost` (profile_host.py) answers from a
+machine profile. Nothing else in gpuwiz starts processes or touches system files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from .processes import ProcessInfo
+
+DEFAULT_TIMEOUT = 30.0
+RC_NOT_FOUND = 127
+RC_TIMEOUT = 124
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def not_found(self) -> bool:
+        return self.returncode == RC_NOT_FOUND
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: str
+    backup: str | None  # None when the file did not exist before
+
+
+class Host(Protocol):
+    """What probes, planners and the executor may ask of a machine."""
+
+    @property
+    def env(self) -> Mapping[str, str]: ...
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def simulated(self) -> bool: ...
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        root: bool = False,
+        input: str | None = None,
+    ) -> CommandResult: ...
+
+    def which(self, name: str) -> str | None: ...
+
+    def read_text(self, path: str) -> str | None: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def is_dir(self, path: str) -> bool: ...
+
+    def list_dir(self, path: str) -> list[str]: ...
+
+    def readlink(self, path: str) -> str | None: ...
+
+    def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult: ...
+
+    def nvml(self) -> Any:
+        """The NVML binding: the real `pynvml` module, or a fake with the same surface."""
+        ...
+
+    def process_info(self, pid: int) -> ProcessInfo | None: ...
+
+
+def _decode(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, str):
+        return data
+    return data.decode("utf-8", errors="replace")
+
+
+def backup_dir_default(env: Mapping[str, str]) -> Path:
+    from .logs import state_dir
+
+    return state_dir(env) / "backups"
+
+
+def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path) -> WriteResult:
+    """Write `text` to `path` atomically (temp file, fsync, rename), keeping mode and owner.
+
+    An existing file is first copied to `backup_root/<timestamp>/<absolute path>`.
+    """
+    path = Path(path)
+    backup: str | None = None
+    st = None
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        pass
+    if st is not None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = backup_root / stamp / str(path).lstrip("/")
+        n = 1
+        while target.exists():
+            target = backup_root / f"{stamp}.{n}" / str(path).lstrip("/")
+            n += 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        backup = str(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpuwiz-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode if mode is not None else (st.st_mode & 0o7777 if st else 0o644))
+            if st is not None and os.geteuid() == 0:
+                os.fchown(fh.fileno(), st.st_uid, st.st_gid)
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return WriteResult(str(path), backup)
+
+
+class RealHost:
+    """This machine. Commands run through `sh` as argv lists, never through a shell."""
+
+    simulated = False
+
+    def __init__(self, env: Mapping[str, str] | None = None, backup_root: Path | None = None):
+        self._env = dict(os.environ if env is None else env)
+        self._backup_root = backup_root or backup_dir_default(self._env)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self._env
+
+    @property
+    def user(self) -> str:
+        import pwd
+
+        try:
+            return pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:
+            return str(os.geteuid())
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        root: bool = False,
+        input: str | None = None,
+    ) -> CommandResult:
+        import sh  # imported here: ~40 ms that commands which run nothing need not pay
+
+        argv = tuple(argv)
+        run_argv = argv
+        if root and os.geteuid() != 0:
+            run_argv = ("sudo", "-n", "--", *argv)
+        exe = self.which(run_argv[0])
+        if exe is None:
+            return CommandResult(argv, RC_NOT_FOUND, "", f"{run_argv[0]}: command not found")
+        try:
+            done = sh.Command(exe)(
+                *run_argv[1:],
+                _ok_code=list(range(256)),
+                _timeout=timeout,
+                _in=input,
+                _new_session=True,
+                _bg_exc=False,
+                _return_cmd=True,
+                _env=self._env,
+            )
+        except sh.TimeoutException as exc:
+            return CommandResult(argv, RC_TIMEOUT, "", f"{argv[0]}: timed out after {timeout:g} s ({exc})")
+        except sh.SignalException as exc:
+            return CommandResult(argv, 128 + abs(exc.exit_code), _decode(exc.stdout), _decode(exc.stderr))
+        except OSError as exc:  # not executable, permission denied, …
+            return CommandResult(argv, 126, "", f"{argv[0]}: {exc.strerror or exc}")
+        return CommandResult(argv, done.exit_code, _decode(done.stdout), _decode(done.stderr))
+
+    def which(self, name: str) -> str | None:
+        if "/" in name:
+            return name if os.access(name, os.X_OK) and not os.path.isdir(name) else None
+        path = self._env.get("PATH", os.defpath)
+        # Probes look for system tools that often live in sbin even when PATH lacks it.
+        extra = [d for d in ("/usr/local/sbin", "/usr/sbin", "/sbin") if d not in path.split(":")]
+        return shutil.which(name, path=":".join([path, *extra]))
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            with open(path, "rb") as fh:
+                return _decode(fh.read())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+            return None
+        except OSError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(path)
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def list_dir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return []
+
+    def readlink(self, path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:
+            return None
+
+    def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
+        return atomic_write(Path(path), text, mode=mode, backup_root=self._backup_root)
+
+    def nvml(self) -> Any:
+        import pynvml
+
+        return pynvml
+
+    def process_info(self, pid: int) -> ProcessInfo | None:
+        from .processes import read_process
+
+        return read_process(pid)

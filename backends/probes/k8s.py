@@ -1,0 +1,146 @@
+"""Kubernetes facts: is this a cluster node, which flavour, what the API says about GPUs."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+from ..facts import K8sFacts, NodeInfo
+from ..host import Host
+
+GPU_RESOURCE = "nvidia.com/gpu"
+KUBECONFIGS = {
+    "k3s": "/etc/rancher/k3s/k3s.yaml",
+    "rke2": "/etc/rancher/rke2/rke2.yaml",
+    "kubeadm": "/etc/kubernetes/admin.conf",
+}
+RKE2_KUBECTL = "/var/lib/rancher/rke2/bin/kubectl"
+REQUEST_TIMEOUT = "--request-timeout=5s"
+
+
+def detect_flavour(host: Host) -> str | None:
+    if host.which("k3s") or host.exists(KUBECONFIGS["k3s"]):
+        return "k3s"
+    if host.which("rke2") or host.exists(KUBECONFIGS["rke2"]):
+        return "rke2"
+    if host.which("microk8s"):
+        return "microk8s"
+    if host.exists("/etc/kubernetes/kubelet.conf") or host.exists(KUBECONFIGS["kubeadm"]):
+        return "kubeadm"
+    return None
+
+
+def kubectl_argv(host: Host, flavour: str | None) -> list[str] | None:
+    if host.which("kubectl"):
+        return ["kubectl"]
+    if flavour == "k3s" and host.which("k3s"):
+        return ["k3s", "kubectl"]
+    if flavour == "rke2" and host.which(RKE2_KUBECTL):
+        return [RKE2_KUBECTL]
+    if flavour == "microk8s":
+        return ["microk8s", "kubectl"]
+    return None
+
+
+def find_kubeconfig(host: Host, flavour: str | None) -> str | None:
+    env = host.env.get("KUBECONFIG")
+    if env:
+        return env.split(":")[0]
+    home = host.env.get("HOME")
+    user_config = posixpath.join(home, ".kube", "config") if home else None
+    if user_config and host.exists(user_config):
+        return user_config
+    if flavour in KUBECONFIGS and host.exists(KUBECONFIGS[flavour]):
+        return KUBECONFIGS[flavour]
+    return None
+
+
+def _gpus(resources: dict[str, Any]) -> int:
+    try:
+        return int(resources.get(GPU_RESOURCE, 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_nodes(doc: dict[str, Any]) -> tuple[NodeInfo, ...]:
+    nodes = []
+    for item in doc.get("items", []):
+        status = item.get("status", {})
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
+        labels = item.get("metadata", {}).get("labels", {}) or {}
+        nodes.append(
+            NodeInfo(
+                name=item.get("metadata", {}).get("name", "?"),
+                ready=ready,
+                gpu_capacity=_gpus(status.get("capacity", {})),
+                gpu_allocatable=_gpus(status.get("allocatable", {})),
+                labels=tuple(sorted((k, str(v)) for k, v in labels.items() if "nvidia" in k or "pci-10de" in k)),
+            )
+        )
+    return tuple(nodes)
+
+
+def find_gpu_daemonsets(doc: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(device plugin "namespace/name", GPU Operator namespace) among all DaemonSets."""
+    plugin = operator = None
+    for item in doc.get("items", []):
+        meta = item.get("metadata", {})
+        name, namespace = meta.get("name", ""), meta.get("namespace", "")
+        if "nvidia-device-plugin" in name and plugin is None:
+            plugin = f"{namespace}/{name}"
+        if name in ("nvidia-operator-validator", "gpu-operator") or "gpu-feature-discovery" in name:
+            operator = operator or namespace
+    return plugin, operator
+
+
+def probe_k8s(host: Host) -> K8sFacts:
+    flavour = detect_flavour(host)
+    kubectl = kubectl_argv(host, flavour)
+    kubeconfig = find_kubeconfig(host, flavour)
+    hostname = (host.read_text("/proc/sys/kernel/hostname") or "").strip().lower() or None
+    facts = dict(
+        flavour=flavour,
+        kubectl_path=host.which(kubectl[0]) if kubectl else None,
+        helm_path=host.which("helm"),
+        kubeconfig=kubeconfig,
+        api_error=None,
+        node_name=None,
+        nodes=(),
+        runtime_class_nvidia=None,
+        device_plugin=None,
+        gpu_operator=None,
+    )
+    if flavour is None or kubectl is None:
+        return K8sFacts(**facts)
+    base = [*kubectl, *(["--kubeconfig", kubeconfig] if kubeconfig else []), REQUEST_TIMEOUT]
+
+    def get(*what: str) -> tuple[dict[str, Any] | None, str | None]:
+        result = host.run([*base, "get", *what, "-o", "json"], timeout=15)
+        if not result.ok:
+            return None, (result.stderr.strip().splitlines() or [f"kubectl exited {result.returncode}"])[-1]
+        try:
+            return json.loads(result.stdout), None
+        except json.JSONDecodeError:
+            return None, "kubectl printed something that is not JSON"
+
+    nodes_doc, error = get("nodes")
+    if nodes_doc is None:
+        return K8sFacts(**{**facts, "api_error": error})
+    nodes = parse_nodes(nodes_doc)
+    names = {n.name.lower() for n in nodes}
+    runtime_classes, _ = get("runtimeclasses")
+    daemonsets, _ = get("daemonsets", "--all-namespaces")
+    plugin, operator = find_gpu_daemonsets(daemonsets or {})
+    return K8sFacts(
+        **{
+            **facts,
+            "node_name": hostname if hostname in names else None,
+            "nodes": nodes,
+            "runtime_class_nvidia": None
+            if runtime_classes is None
+            else any(i.get("metadata", {}).get("name") == "nvidia" for i in runtime_classes.get("items", [])),
+            "device_plugin": plugin,
+            "gpu_operator": operator,
+        }
+    )

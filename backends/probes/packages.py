@@ -1,0 +1,44 @@
+"""The NVIDIA packages the package manager knows (dpkg, else rpm), queried once per probe run."""
+
+from __future__ import annotations
+
+from ..facts import Package
+from ..host import Host
+from ..parsers import parse_dpkg_query, parse_rpm_query
+
+DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
+RPM_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"
+# dpkg-query patterns: driver (Ubuntu, Debian, NVIDIA's CUDA repository) and container toolkit.
+PACKAGE_PATTERNS = (
+    "nvidia-driver*",
+    "nvidia-dkms-*",
+    "nvidia-kernel-*",
+    "nvidia-utils-*",
+    "libnvidia-compute-*",
+    "linux-modules-nvidia-*",
+    "nvidia-open*",
+    "cuda-drivers*",
+    "nvidia-container-toolkit*",
+    "libnvidia-container*",
+)
+TOOLKIT_PREFIXES = ("nvidia-container-toolkit", "libnvidia-container", "nvidia-container-runtime", "nvidia-docker")
+
+
+def is_toolkit_package(name: str) -> bool:
+    return name.startswith(TOOLKIT_PREFIXES)
+
+
+def is_driver_package(name: str) -> bool:
+    return not is_toolkit_package(name)
+
+
+def query_packages(host: Host) -> tuple[Package, ...]:
+    if host.which("dpkg-query"):
+        result = host.run(["dpkg-query", "-W", "-f", DPKG_FORMAT, *PACKAGE_PATTERNS])
+        return tuple(p for p in parse_dpkg_query(result.stdout) if p.installed)
+    if host.which("rpm"):
+        result = host.run(["rpm", "-qa", "--qf", RPM_FORMAT])
+        return tuple(
+            p for p in parse_rpm_query(result.stdout) if "nvidia" in p.name or p.name.startswith("cuda-drivers")
+        )
+    return ()

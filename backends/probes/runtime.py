@@ -1,0 +1,154 @@
+"""Container runtime facts: docker, containerd (plain, k3s, RKE2), CRI-O, podman."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import posixpath
+
+from ..containerd_config import merge_runtimes, read_runtimes
+from ..facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
+from ..host import Host
+from ..parsers import parse_first_version
+from ..toml_compat import toml_error_line, tomllib
+
+DOCKER_CONFIG = "/etc/docker/daemon.json"
+SNAP_DOCKER_CONFIG = "/var/snap/docker/current/config/daemon.json"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+RANCHER_CONTAINERD = {
+    "k3s": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
+    "rke2": "/var/lib/rancher/rke2/agent/etc/containerd/config.toml",
+}
+CRIO_CONFIG = "/etc/crio/crio.conf"
+CRIO_DROPIN_DIR = "/etc/crio/crio.conf.d"
+
+
+def service_state(host: Host, unit: str) -> str | None:
+    if not host.which("systemctl"):
+        return None
+    state = host.run(["systemctl", "is-active", unit]).stdout.strip()
+    return state or None
+
+
+def probe_docker(host: Host) -> DockerFacts | None:
+    docker = host.which("docker") or host.which("dockerd")
+    if docker is None:
+        return None
+    path = SNAP_DOCKER_CONFIG if docker.startswith("/snap/") else DOCKER_CONFIG
+    text = host.read_text(path)
+    error = None
+    config: dict = {}
+    if text and text.strip():
+        try:
+            loaded = json.loads(text)
+            if isinstance(loaded, dict):
+                config = loaded
+            else:
+                error = f"{path}: the top level must be a JSON object"
+        except json.JSONDecodeError as exc:
+            error = f"{path}:{exc.lineno}: not valid JSON: {exc.msg}"
+    runtimes = config.get("runtimes", {})
+    features = config.get("features", {})
+    version = None
+    daemon_runtimes = None
+    state = service_state(host, "docker")
+    if host.which("docker"):
+        version = parse_first_version(host.run(["docker", "--version"]).stdout)
+        if state in (None, "active"):
+            info = host.run(["docker", "info", "--format", "{{json .Runtimes}}"], timeout=10)
+            if info.ok:
+                try:
+                    daemon_runtimes = tuple(json.loads(info.stdout))
+                except (json.JSONDecodeError, TypeError):
+                    daemon_runtimes = None
+    return DockerFacts(
+        version=version,
+        config_path=path,
+        config_exists=text is not None,
+        config_error=error,
+        runtimes=tuple(runtimes) if isinstance(runtimes, dict) else (),
+        default_runtime=config.get("default-runtime") if isinstance(config.get("default-runtime"), str) else None,
+        cdi=isinstance(features, dict) and features.get("cdi") is True,
+        service=state,
+        daemon_runtimes=daemon_runtimes,
+    )
+
+
+def _read_toml(host: Host, path: str) -> tuple[dict | None, str | None]:
+    text = host.read_text(path)
+    if text is None:
+        return None, None
+    try:
+        return tomllib.loads(text), None
+    except tomllib.TOMLDecodeError as exc:
+        line = toml_error_line(exc)
+        return None, f"{path}{':' + str(line) if line else ''}: not valid TOML: {exc}"
+
+
+def _imported_files(host: Host, patterns: tuple[str, ...], base: str) -> list[str]:
+    files = []
+    for pattern in patterns:
+        pattern = pattern if pattern.startswith("/") else posixpath.join(posixpath.dirname(base), pattern)
+        folder, name = posixpath.split(pattern)
+        files += [f"{folder}/{n}" for n in host.list_dir(folder) if fnmatch.fnmatch(n, name)]
+    return files
+
+
+def probe_containerd(host: Host) -> ContainerdFacts | None:
+    flavour, path = "containerd", CONTAINERD_CONFIG
+    for name, rancher_path in RANCHER_CONTAINERD.items():
+        if host.which(name) or host.exists(rancher_path):
+            flavour, path = name, rancher_path
+    if flavour == "containerd" and not host.which("containerd"):
+        return None
+    version = None
+    if host.which("containerd"):
+        version = parse_first_version(host.run(["containerd", "--version"]).stdout)
+    data, error = _read_toml(host, path)
+    runtimes = read_runtimes(data or {})
+    dropins = []
+    for dropin in _imported_files(host, runtimes.imports, path):
+        dropin_data, dropin_error = _read_toml(host, dropin)
+        error = error or dropin_error
+        if dropin_data:
+            dropins.append(read_runtimes(dropin_data))
+    merged = merge_runtimes(runtimes, dropins)
+    return ContainerdFacts(
+        flavour=flavour,
+        version=version,
+        config_path=path,
+        config_exists=data is not None or error is not None,
+        config_error=error,
+        config_version=merged.version if data is not None else None,
+        runtimes=merged.runtimes,
+        default_runtime=merged.default_runtime,
+        cri_disabled=merged.cri_disabled,
+        service=service_state(host, {"containerd": "containerd", "k3s": "k3s", "rke2": "rke2-server"}[flavour]),
+    )
+
+
+def probe_crio(host: Host) -> CrioFacts | None:
+    if not host.which("crio"):
+        return None
+    files = [CRIO_CONFIG] if host.exists(CRIO_CONFIG) else []
+    files += [f"{CRIO_DROPIN_DIR}/{n}" for n in host.list_dir(CRIO_DROPIN_DIR)]
+    runtimes: list[str] = []
+    for path in files:
+        data, _ = _read_toml(host, path)
+        found = (data or {}).get("crio", {}).get("runtime", {}).get("runtimes", {})
+        runtimes += [r for r in found if r not in runtimes]
+    return CrioFacts(
+        version=parse_first_version(host.run(["crio", "--version"]).stdout),
+        config_files=tuple(files),
+        runtimes=tuple(runtimes),
+        service=service_state(host, "crio"),
+    )
+
+
+def probe_runtime(host: Host) -> RuntimeFacts:
+    return RuntimeFacts(
+        docker=probe_docker(host),
+        containerd=probe_containerd(host),
+        crio=probe_crio(host),
+        podman=host.which("podman"),
+    )

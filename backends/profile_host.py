@@ -1,0 +1,118 @@
+"""ProfileHost: a Host that answers from a machine profile and records what was asked of it."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
+from .nvml import FakeNvml
+from .processes import ProcessInfo
+from .profiles import MachineProfile
+
+
+@dataclass(frozen=True)
+class RecordedCommand:
+    argv: tuple[str, ...]
+    root: bool
+    input: str | None
+
+
+@dataclass(frozen=True)
+class RecordedWrite:
+    path: str
+    text: str
+    mode: int | None
+
+
+class ProfileHost:
+    """A simulated machine. Writes change only this object's copy of the profile's files."""
+
+    simulated = True
+
+    def __init__(self, profile: MachineProfile):
+        self.profile = profile
+        self._files: dict[str, str] = dict(profile.files)
+        self._links: dict[str, str] = dict(profile.links)
+        self.commands: list[RecordedCommand] = []
+        self.writes: list[RecordedWrite] = []
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.profile.env
+
+    @property
+    def user(self) -> str:
+        return self.profile.user
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        root: bool = False,
+        input: str | None = None,
+    ) -> CommandResult:
+        argv = tuple(argv)
+        self.commands.append(RecordedCommand(argv, root, input))
+        answer = self.profile.commands.get(shlex.join(argv))
+        if answer is None:
+            if self.which(argv[0]) is None:
+                return CommandResult(argv, RC_NOT_FOUND, "", f"{argv[0]}: command not found")
+            return CommandResult(argv, RC_NOT_FOUND, "", f"{shlex.join(argv)}: not recorded in profile {self.profile.name}")
+        return CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
+
+    def which(self, name: str) -> str | None:
+        for exe in self.profile.executables:
+            if exe == name or ("/" in exe and posixpath.basename(exe) == name and "/" not in name):
+                return exe if "/" in exe else f"/usr/bin/{exe}"
+        return None
+
+    def read_text(self, path: str) -> str | None:
+        return self._files.get(posixpath.normpath(path))
+
+    def _implied_dirs(self) -> set[str]:
+        dirs = {"/"}
+        for p in (*self._files, *self._links):
+            parent = posixpath.dirname(p)
+            while parent not in dirs:
+                dirs.add(parent)
+                parent = posixpath.dirname(parent)
+        return dirs
+
+    def exists(self, path: str) -> bool:
+        path = posixpath.normpath(path)
+        return path in self._files or path in self._links or self.is_dir(path)
+
+    def is_dir(self, path: str) -> bool:
+        return posixpath.normpath(path) in self._implied_dirs()
+
+    def list_dir(self, path: str) -> list[str]:
+        path = posixpath.normpath(path)
+        prefix = path.rstrip("/") + "/"
+        names = set()
+        for p in (*self._files, *self._links):
+            if p.startswith(prefix):
+                names.add(p[len(prefix) :].split("/", 1)[0])
+        return sorted(names)
+
+    def readlink(self, path: str) -> str | None:
+        return self._links.get(posixpath.normpath(path))
+
+    def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
+        path = posixpath.normpath(path)
+        self.writes.append(RecordedWrite(path, text, mode))
+        backup = f"(profile) {path}" if path in self._files else None
+        self._files[path] = text
+        return WriteResult(path, backup)
+
+    def nvml(self) -> Any:
+        return FakeNvml(self.profile.nvml)
+
+    def process_info(self, pid: int) -> ProcessInfo | None:
+        proc = self.profile.processes.get(pid)
+        if proc is None:
+            return None
+        return ProcessInfo(pid, proc.user, proc.cmdline, proc.cpu_percent, proc.rss_mib)

@@ -1,0 +1,172 @@
+"""The `gpuwiz` command line (DESIGN.md's CLI contract and exit codes).
+
+Only the bare `gpuwiz` (the wizard) imports textual; every other command stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_REBOOT = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's default exit code is 2 too; keep one line
+        self.print_usage(sys.stderr)
+        print(f"gpuwiz: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --profile is global: accepted before or after the subcommand.
+    profile_opt = argparse.ArgumentParser(add_help=False)
+    profile_opt.add_argument("--profile", metavar="P", default=argparse.SUPPRESS, help="simulate a machine: a profile name or a .toml path")
+
+    parser = _Parser(
+        prog="gpuwiz",
+        description="From bare NVIDIA hardware to a Kubernetes pod running nvidia-smi, one verified layer at a time.",
+        parents=[profile_opt],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    doctor = sub.add_parser("doctor", parents=[profile_opt], help="findings per layer (exit 1 if one failed)")
+    doctor.add_argument("--json", action="store_true", help="print the JSON document (docs/doctor-json.md)")
+
+    plan = sub.add_parser("plan", parents=[profile_opt], help="print the steps that would make every layer healthy")
+    plan.add_argument("--answers", metavar="F", help="answers file (TOML) with your choices")
+    plan.add_argument("--format", choices=("text", "sh", "json"), default="text")
+
+    profile = sub.add_parser("profile", parents=[profile_opt], help="machine profiles: list, show, capture")
+    psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
+    psub.add_parser("list", help="one profile a line: name, two spaces, summary")
+    show = psub.add_parser("show", help="print a profile")
+    show.add_argument("name")
+    capture = psub.add_parser("capture", help="record this machine's answers as a redacted profile")
+    capture.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    return parser
+
+
+def _host(args: argparse.Namespace, env: dict[str, str]) -> tuple[Any, str | None]:
+    profile = getattr(args, "profile", None)
+    if profile is None:
+        from backends.host import RealHost
+
+        return RealHost(env), None
+    from backends.profile_host import ProfileHost
+    from backends.profiles import load_profile
+
+    loaded = load_profile(profile, env)
+    return ProfileHost(loaded), loaded.name
+
+
+def cmd_doctor(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from backends.doctor import doctor_document, run_doctor
+
+    host, profile = _host(args, env)
+    report = run_doctor(host)
+    if args.json:
+        print(json.dumps(doctor_document(report, profile=profile), indent=2))
+    else:
+        from rich.console import Console
+
+        from .report_text import print_report
+
+        where = f"profile {profile} (simulated machine)" if profile else "this machine"
+        print_report(report, Console(highlight=False), where=where)
+    return report.exit_code
+
+
+def _load_answers(path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    from backends.errors import InputError
+    from backends.toml_compat import toml_error_line, tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
+
+
+def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from backends.doctor import run_doctor
+    from backends.plan import plan_document, render_sh, render_text
+    from backends.planners import build_plan
+
+    choices = _load_answers(args.answers)
+    host, profile = _host(args, env)
+    plan = build_plan(run_doctor(host), choices)
+    if args.format == "json":
+        print(json.dumps(plan_document(plan, profile=profile), indent=2))
+    elif args.format == "sh":
+        sys.stdout.write(render_sh(plan))
+    else:
+        sys.stdout.write(render_text(plan))
+    return EXIT_OK
+
+
+def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from backends.profiles import available_profiles, load_profile, resolve_profile
+
+    if args.profile_command == "list":
+        for name, path in available_profiles(env):
+            try:
+                summary = load_profile(str(path), env).summary
+            except Exception as exc:  # one broken user profile must not hide the others
+                summary = f"(invalid: {exc})"
+            print(f"{name}  {summary}")
+        return EXIT_OK
+    if args.profile_command == "show":
+        load_profile(args.name, env)  # validate first: show only what would load
+        sys.stdout.write(resolve_profile(args.name, env).read_text(encoding="utf-8"))
+        return EXIT_OK
+    from backends.capture import capture_profile
+
+    host, _ = _host(args, env)
+    text = capture_profile(host)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"gpuwiz: wrote {args.output} (redacted: hostnames, serials, UUIDs, MACs, tokens, keys, certificates)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
+    host, profile = _host(args, env)
+    from .app import GpuwizApp
+
+    GpuwizApp(host=host, profile_name=profile).run()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ)
+    args = build_parser().parse_args(argv)
+    handlers = {"doctor": cmd_doctor, "plan": cmd_plan, "profile": cmd_profile, None: cmd_tui}
+    try:
+        return handlers[args.command](args, env)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        from backends.errors import GpuwizError
+
+        if isinstance(exc, GpuwizError):
+            print(f"gpuwiz: {exc}", file=sys.stderr)
+            return exc.exit_code
+        from backends.logs import write_crash_log
+
+        path = write_crash_log(env, exc, argv)
+        print(f"gpuwiz: internal error ({type(exc).__name__}); details in {path}", file=sys.stderr)
+        return EXIT_INTERNAL
