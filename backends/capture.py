@@ -1,0 +1,230 @@
+"""`gpuwiz profile capture`: record exactly what the probes read on this machine as a profile.
+
+A RecordingHost wraps the real Host while every probe runs (all layers, even without a GPU),
+then the recorded files, links, commands, NVML and psutil answers are redacted and written
+as a profile that replays through ProfileHost.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, Iterator, Sequence
+
+import tomlkit
+
+from . import __version__
+from .gpu_records import GpuRecord, NvmlRecord
+from .host import DEFAULT_TIMEOUT, CommandResult, Host, WriteResult
+from .nvml import read_nvml
+from .processes import ProcessInfo
+from .profiles import PROFILE_FORMAT
+from .redact import Redactor
+
+
+class _RecordingEnv(Mapping[str, str]):
+    def __init__(self, env: Mapping[str, str], seen: dict[str, str]):
+        self._env, self._seen = env, seen
+
+    def __getitem__(self, key: str) -> str:
+        value = self._env[key]
+        self._seen[key] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
+class RecordingHost:
+    """Passes every call to the real host and remembers the answers. Refuses to write."""
+
+    simulated = False
+
+    def __init__(self, inner: Host):
+        self.inner = inner
+        self.files: dict[str, str] = {}
+        self.links: dict[str, str] = {}
+        self.commands: dict[str, CommandResult] = {}
+        self.executables: dict[str, str] = {}
+        self.env_seen: dict[str, str] = {}
+        self.processes: dict[int, ProcessInfo] = {}
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return _RecordingEnv(self.inner.env, self.env_seen)
+
+    @property
+    def user(self) -> str:
+        return self.inner.user
+
+    def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, root: bool = False, input: str | None = None) -> CommandResult:
+        result = self.inner.run(argv, timeout=timeout, root=root, input=input)
+        if not result.not_found:
+            self.commands[shlex.join(argv)] = result
+        return result
+
+    def which(self, name: str) -> str | None:
+        path = self.inner.which(name)
+        if path:
+            self.executables[name] = path
+        return path
+
+    def read_text(self, path: str) -> str | None:
+        text = self.inner.read_text(path)
+        if text is not None:
+            self.files[path] = text
+        return text
+
+    def exists(self, path: str) -> bool:
+        found = self.inner.exists(path)
+        if found and not self.inner.is_dir(path) and path not in self.files:
+            link = self.inner.readlink(path)
+            if link is not None:
+                self.links[path] = link
+            else:
+                self.files[path] = ""  # a device node or a file only tested for existence
+        return found
+
+    def is_dir(self, path: str) -> bool:
+        return self.inner.is_dir(path)
+
+    def list_dir(self, path: str) -> list[str]:
+        return self.inner.list_dir(path)
+
+    def readlink(self, path: str) -> str | None:
+        link = self.inner.readlink(path)
+        if link is not None:
+            self.links[path] = link
+        return link
+
+    def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
+        raise PermissionError("profile capture never writes")
+
+    def nvml(self) -> Any:
+        return self.inner.nvml()
+
+    def process_info(self, pid: int) -> ProcessInfo | None:
+        info = self.inner.process_info(pid)
+        if info is not None:
+            self.processes[pid] = info
+        return info
+
+
+def _ml(text: str) -> Any:
+    return tomlkit.string(text, multiline="\n" in text)
+
+
+def _gpu_table(gpu: GpuRecord, r: Redactor) -> Any:
+    table = tomlkit.table()
+    for f in fields(GpuRecord):
+        value = getattr(gpu, f.name)
+        if value is None or f.name == "processes":
+            continue
+        if f.name == "serial":
+            value = "0" * len(value)
+        elif isinstance(value, str):
+            value = r.text(value)
+        table.add(f.name, value)
+    if gpu.processes:
+        procs = tomlkit.aot()
+        for p in gpu.processes:
+            t = tomlkit.table()
+            t.add("pid", p.pid)
+            t.add("type", p.type)
+            if p.used_memory_mib is not None:
+                t.add("used_memory_mib", p.used_memory_mib)
+            procs.append(t)
+        table.add("processes", procs)
+    return table
+
+
+def capture_profile(host: Host, *, name: str = "captured") -> str:
+    """Probe every layer through a RecordingHost and return the redacted profile's TOML text."""
+    from .probes import probe_all
+
+    rec = RecordingHost(host)
+    facts = probe_all(rec, stop_without_gpu=False)
+    nvml: NvmlRecord = read_nvml(rec.nvml(), with_processes=True)
+    for gpu in nvml.gpus:
+        for p in gpu.processes:
+            rec.process_info(p.pid)
+
+    r = Redactor(serials=[g.serial for g in nvml.gpus if g.serial])
+    for path in ("/proc/sys/kernel/hostname", "/etc/hostname"):
+        if path in rec.files:
+            r.add_hostname(rec.files[path].strip())
+            r.add_hostname(rec.files[path].strip().split(".")[0])
+    for node in facts.k8s.nodes if facts.k8s else ():
+        r.add_hostname(node.name)
+
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"Captured by gpuwiz {__version__} on {time.strftime('%Y-%m-%d')} with `gpuwiz profile capture`."))
+    doc.add(tomlkit.comment("Redacted: hostnames, serial numbers, UUIDs, MAC addresses, tokens, keys, certificates."))
+    summary = facts.hardware.os.pretty_name if facts.hardware.os else "Linux"
+    gpus = ", ".join(g.name or g.pci_id for g in facts.hardware.nvidia_gpus) or "no NVIDIA GPU"
+    machine = tomlkit.table()
+    machine.add("format", PROFILE_FORMAT)
+    machine.add("name", name)
+    machine.add("summary", f"captured: {summary}, {gpus}")
+    machine.add("user", "root" if host.user == "root" else "user")
+    if host.user != "root":
+        machine.add("sudo", "none")
+    machine.add("executables", sorted(set(rec.executables.values())))
+    doc.add("machine", machine)
+
+    if rec.env_seen:
+        env = tomlkit.table()
+        for key, value in sorted(rec.env_seen.items()):
+            env.add(key, r.text(value))
+        doc.add("env", env)
+    files = tomlkit.table()
+    for path, text in sorted(rec.files.items()):
+        files.add(r.text(path), _ml(r.text(text)))
+    doc.add("files", files)
+    if rec.links:
+        links = tomlkit.table()
+        for path, target in sorted(rec.links.items()):
+            links.add(path, target)
+        doc.add("links", links)
+
+    commands = tomlkit.table(is_super_table=True)
+    for key, result in sorted(rec.commands.items()):
+        t = tomlkit.table()
+        t.add("stdout", _ml(r.text(result.stdout)))
+        if result.stderr:
+            t.add("stderr", _ml(r.text(result.stderr)))
+        t.add("returncode", result.returncode)
+        commands.add(r.text(key), t)
+    doc.add("commands", commands)
+
+    if nvml.init_error != "LibraryNotFound":
+        table = tomlkit.table()
+        if nvml.init_error:
+            table.add("init_error", nvml.init_error)
+        if nvml.driver_version:
+            table.add("driver_version", nvml.driver_version)
+        if nvml.cuda_driver_version:
+            table.add("cuda_driver_version", nvml.cuda_driver_version)
+        if nvml.gpus:
+            aot = tomlkit.aot()
+            for gpu in nvml.gpus:
+                aot.append(_gpu_table(gpu, r))
+            table.add("gpus", aot)
+        doc.add("nvml", table)
+
+    if rec.processes:
+        procs = tomlkit.table(is_super_table=True)
+        for pid, info in sorted(rec.processes.items()):
+            t = tomlkit.table()
+            t.add("user", info.user)
+            t.add("cmdline", [r.text(a) for a in info.cmdline])
+            t.add("cpu_percent", round(info.cpu_percent, 1))
+            t.add("rss_mib", round(info.rss_mib, 1))
+            procs.add(str(pid), t)
+        doc.add("processes", procs)
+    return tomlkit.dumps(doc)

@@ -1,0 +1,52 @@
+"""Shared test set-up: stable snapshots under snapshots/, clean environment, profile hosts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT_DIR = ROOT / "snapshots"
+
+# Snapshots change with these; a developer's shell must not change the tests' pictures.
+for _var in ("NO_COLOR", "TEXTUAL_THEME", "FORCE_COLOR", "TEXTUAL", "COLUMNS", "LINES", "TEXTUAL_ANIMATIONS"):
+    os.environ.pop(_var, None)
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
+
+try:
+    import pytest_textual_snapshot
+except ImportError:  # pragma: no cover - the test extra is installed by the README's command
+    pytest_textual_snapshot = None
+
+if pytest_textual_snapshot is not None:
+    # pytest-textual-snapshot (pinned: 1.1.0) writes beside the tests in __snapshots__/ and has
+    # no option for another folder; every SVG lives in snapshots/ instead.
+    class _SnapshotsFolder(pytest_textual_snapshot.SVGImageExtension):
+        @classmethod
+        def dirname(cls, *, test_location) -> str:
+            return str(SNAPSHOT_DIR / Path(test_location.filepath).stem)
+
+    pytest_textual_snapshot.SVGImageExtension = _SnapshotsFolder
+
+
+@pytest.fixture
+def profile_host():
+    """ProfileHost for a shipped profile by name."""
+    from backends.profile_host import ProfileHost
+    from backends.profiles import load_profile
+
+    def make(name: str) -> ProfileHost:
+        return ProfileHost(load_profile(name, {"HOME": "/nonexistent"}))
+
+    return make
+
+
+@pytest.fixture
+def isolated_env(tmp_path, monkeypatch):
+    """XDG folders in a temp dir so tests never touch the user's profiles, logs or backups."""
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"), ("HOME", "home")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    return tmp_path

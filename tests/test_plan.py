@@ -1,0 +1,106 @@
+"""Plan model and its renderings; the sh rendering is run for real in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from backends.findings import Layer
+from backends.plan import FileEdit, Plan, Step, plan_document, render_sh, render_text
+
+
+def _plan(tmp_path, *, root=False):
+    target = tmp_path / "etc" / "daemon.json"
+    return Plan(
+        (
+            Step(
+                "toolkit.install",
+                "Install the toolkit",
+                Layer.TOOLKIT,
+                argv=("touch", str(tmp_path / "installed")),
+                skip_if=("test", "-e", str(tmp_path / "installed")),
+                needs_root=root,
+                why="containers need nvidia-container-runtime",
+            ),
+            Step(
+                "runtime.docker-config",
+                "Add the nvidia runtime to daemon.json",
+                Layer.RUNTIME,
+                edit=FileEdit(str(target), '{\n  "runtimes": {"nvidia": {}}\n}\nGPUWIZ_EOF_0\n', old_text='{}\n'),
+                needs_root=root,
+            ),
+            Step("driver.reboot-note", "Load the new module", Layer.DRIVER, argv=("true",), needs_root=root, reboot=True),
+        )
+    )
+
+
+def test_step_needs_exactly_one_action():
+    with pytest.raises(ValueError):
+        Step("x", "x", Layer.DRIVER)
+    with pytest.raises(ValueError):
+        Step("x", "x", Layer.DRIVER, argv=("true",), edit=FileEdit("/x", ""))
+
+
+def test_empty_plan_says_nothing_to_do():
+    plan = Plan((), ("Every layer is healthy.",))
+    assert render_text(plan).startswith("Nothing to do.")
+    assert "nothing to do" in render_sh(plan)
+    assert plan_document(plan, profile=None)["steps"] == []
+
+
+def test_text_shows_commands_diffs_and_reboot(tmp_path):
+    text = render_text(_plan(tmp_path))
+    assert f"$ touch {tmp_path}/installed" in text
+    assert '+  "runtimes": {"nvidia": {}}' in text
+    assert "then: reboot" in text
+
+
+def test_json_document(tmp_path):
+    doc = plan_document(_plan(tmp_path), profile="x")
+    assert doc["format"] == 1 and doc["needs_reboot"] is True
+    assert doc["steps"][0]["layer"] == "toolkit"
+    assert doc["steps"][1]["edit"]["diff"].startswith("---")
+    json.dumps(doc)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_sh_script_runs_guards_and_edits(tmp_path):
+    (tmp_path / "etc").mkdir()
+    target = tmp_path / "etc" / "daemon.json"
+    target.write_text("{}\n")
+    target.chmod(0o640)
+    script = tmp_path / "plan.sh"
+    script.write_text(render_sh(_plan(tmp_path)))
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    first = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "installed").exists()
+    assert target.read_text() == '{\n  "runtimes": {"nvidia": {}}\n}\nGPUWIZ_EOF_0\n'
+    assert oct(target.stat().st_mode & 0o777) == oct(0o640)
+    backups = list((tmp_path / "state" / "gpuwiz" / "backups").rglob("daemon.json"))
+    assert len(backups) == 1 and backups[0].read_text() == "{}\n"
+    assert "reboot is needed" in first.stdout
+    # a second run changes nothing: the guard holds and the file is already right
+    (tmp_path / "installed").write_text("keep")
+    second = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env)
+    assert second.returncode == 0
+    assert (tmp_path / "installed").read_text() == "keep"
+    assert len(list((tmp_path / "state").rglob("daemon.json"))) == 1
+
+
+def test_sh_script_refuses_without_root_when_needed(tmp_path):
+    text = render_sh(_plan(tmp_path, root=True))
+    assert 'if [ "$(id -u)" -ne 0 ]' in text
+    assert subprocess.run(["bash", "-n", "-c", text]).returncode == 0
+
+
+def test_sh_keeps_a_missing_final_newline(tmp_path):
+    target = tmp_path / "f"
+    plan = Plan((Step("x", "x", Layer.RUNTIME, edit=FileEdit(str(target), "no newline"), needs_root=False),))
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    subprocess.run(["bash", "-c", render_sh(plan)], check=True, env=env)
+    assert target.read_text() == "no newline"

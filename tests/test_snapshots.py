@@ -1,0 +1,56 @@
+"""Snapshots of the app shell at 80×24 (SVGs in snapshots/test_snapshots/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.profile_host import ProfileHost
+from backends.profiles import load_profile
+from tui.app import GpuwizApp
+
+
+def make_app(profile: str) -> GpuwizApp:
+    return GpuwizApp(host=ProfileHost(load_profile(profile, {"HOME": "/nonexistent"})), profile_name=profile)
+
+
+async def probed(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("profile", ["no-gpu", "fresh-rtx3060", "homelab-ready", "vm-bar1"])
+def test_shell_hardware(snap_compare, profile):
+    assert snap_compare(make_app(profile), terminal_size=(80, 24), run_before=probed)
+
+
+def test_shell_driver_layer_fresh(snap_compare):
+    assert snap_compare(make_app("fresh-rtx3060"), terminal_size=(80, 24), press=["2"], run_before=probed)
+
+
+def test_shell_runtime_layer_dgx(snap_compare):
+    assert snap_compare(make_app("dgx-h100x8"), terminal_size=(80, 24), press=["down", "down", "down"], run_before=probed)
+
+
+def test_shell_k8s_layer_homelab(snap_compare):
+    assert snap_compare(make_app("homelab-ready"), terminal_size=(80, 24), press=["5"], run_before=probed)
+
+
+def test_help(snap_compare):
+    assert snap_compare(make_app("laptop-mx150"), terminal_size=(80, 24), press=["question_mark"], run_before=probed)
+
+
+def test_quit_and_help_keys():
+    import asyncio
+
+    async def go():
+        app = make_app("no-gpu")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await probed(pilot)
+            await pilot.press("question_mark")
+            assert app.screen.__class__.__name__ == "HelpScreen"
+            await pilot.press("escape")
+            assert app.screen.__class__.__name__ == "LayersScreen"
+            await pilot.press("q")
+        return app.return_code
+
+    assert asyncio.run(go()) in (0, None)

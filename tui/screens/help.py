@@ -1,0 +1,37 @@
+"""Help: what the screen shows and the keys."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP_TEXT = """\
+[b]gpuwiz[/b] checks a machine layer by layer, bottom up:
+hardware → driver → container toolkit → container runtime → Kubernetes.
+
+Each layer shows what was detected and its findings:
+  ✓ ok   ! warning   ✗ failed   - skipped (with the reason)
+A failed finding names its fix.
+
+[b]Keys[/b]
+  ↑/↓ or 1-5   choose a layer
+  r            probe the machine again
+  ?            this help
+  q            quit
+
+Headless: gpuwiz doctor [--json], gpuwiz plan [--format sh]."""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Static(HELP_TEXT, id="help-text")
+            yield Static("[dim]Esc closes[/dim]", id="help-close")
+
+    def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)
