@@ -67,5 +67,7 @@ class Redactor:
                 value = value.replace(serial, "0" * len(serial))
         # longest first so "node1.lan" is replaced before "node1"
         for name in sorted(self.hostnames, key=len, reverse=True):
-            value = re.sub(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", self.hostname_for(name), value, flags=re.IGNORECASE)
+            # a whole name: not inside a word, a domain or a path ("nvidia.com/gpu" keeps its "gpu")
+            pattern = r"(?<![\w.-])(?<!\w/)" + re.escape(name) + r"(?![\w-]|\.\w)"
+            value = re.sub(pattern, self.hostname_for(name), value, flags=re.IGNORECASE)
         return value

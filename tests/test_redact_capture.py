@@ -52,7 +52,7 @@ def test_same_value_same_placeholder():
 def test_hostname_is_replaced_as_a_word_only():
     r = Redactor()
     r.add_hostname("gpu")
-    assert r.text("gpu gpu-operator nvidia.com/gpu gpu") == "node-1 gpu-operator nvidia.com/gpu node-1"
+    assert r.text("gpu gpu-operator nvidia.com/gpu https://gpu:6443 gpu.") == "node-1 gpu-operator nvidia.com/gpu https://node-1:6443 node-1."
 
 
 def test_capture_of_a_profile_replays_to_the_same_findings(profile_host):

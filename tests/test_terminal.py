@@ -42,8 +42,8 @@ def test_wizard_shell_in_tmux(tmp_path, no_color):
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args, command], check=True)
     try:
         screen = _wait_for(session, "✓ Kubernetes")
-        assert "SIMULATION" in screen
-        assert "Findings" in screen
+        assert "SIMULATED machine: homelab-ready" in screen
+        assert "Detected" in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "5"], check=True)
         screen = _wait_for(session, "nvidia.com/gpu")
         subprocess.run(["tmux", "send-keys", "-t", session, "?"], check=True)

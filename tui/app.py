@@ -23,7 +23,7 @@ class GpuwizApp(App[None]):
         super().__init__()
         self.host = host
         self.profile_name = profile_name
-        self.sub_title = f"SIMULATION of profile {profile_name}: nothing on this machine is touched" if profile_name else "this machine"
+        self.sub_title = f"SIMULATED machine: {profile_name}" if profile_name else "this machine"
 
     def on_mount(self) -> None:
         self.push_screen(LayersScreen())

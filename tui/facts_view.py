@@ -98,7 +98,7 @@ def k8s_rows(f: MachineFacts) -> list[Row]:
         return rows
     rows.append(("This node", k.node_name or "not found by hostname"))
     for node in k.nodes[:6]:
-        rows.append((f"  {node.name}", f"{'Ready' if node.ready else 'NotReady'}, nvidia.com/gpu {node.gpu_allocatable}/{node.gpu_capacity}"))
+        rows.append((f"· {node.name}", f"{'Ready' if node.ready else 'NotReady'}, nvidia.com/gpu {node.gpu_allocatable}/{node.gpu_capacity}"))
     rows.append(("RuntimeClass", _yes(k.runtime_class_nvidia, "nvidia", "none")))
     rows.append(("GPU software", k.device_plugin or (f"GPU Operator in {k.gpu_operator}" if k.gpu_operator else "none")))
     return rows

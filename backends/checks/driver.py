@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..facts import DriverFacts, HardwareFacts
 from ..findings import Finding, Layer, Status
 from ..gpu_records import cuda_version_text
+from .hardware import bar1_fault_lines
 
 L = Layer.DRIVER
 
@@ -37,12 +38,15 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
                 ("/usr/bin/nvidia-uninstall exists",),
             )
         )
-    out += _module_and_nvml(f)
+    out += _module_and_nvml(f, blocked_by_bar1=bool(bar1_fault_lines(hw)))
     out += _protection(f)
     return out
 
 
-def _module_and_nvml(f: DriverFacts) -> list[Finding]:
+BAR1_FIRST = "Fix the BAR1 fault first (see hardware.bar1): the driver cannot initialise the GPU until then."
+
+
+def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
     out = []
     loaded = "nvidia" in f.loaded_modules
     installed = sorted({p.version for p in f.packages if p.name.startswith(("nvidia-driver", "nvidia-utils", "libnvidia-compute"))})
@@ -54,7 +58,9 @@ def _module_and_nvml(f: DriverFacts) -> list[Finding]:
                 Status.FAIL,
                 "The nvidia kernel module is not loaded"
                 + (" although driver packages are installed." if f.packages else ": no NVIDIA driver is installed."),
-                "Reboot into the installed driver (check Secure Boot and nouveau first)."
+                BAR1_FIRST
+                if blocked_by_bar1
+                else "Reboot into the installed driver (check Secure Boot and nouveau first)."
                 if f.packages
                 else "Install the distribution's driver: see `gpuwiz plan`.",
                 ("/proc/modules has no nvidia",),
@@ -86,6 +92,7 @@ def _module_and_nvml(f: DriverFacts) -> list[Finding]:
             "DriverNotLoaded": "Load the kernel module (reboot after installing the driver).",
             "NoPermission": "Run as root or fix the permissions of /dev/nvidia*.",
         }.get(nvml.init_error, "Check the kernel log (dmesg) for NVRM errors.")
+        fix = BAR1_FIRST if blocked_by_bar1 else fix
         out.append(Finding("driver.nvml", L, Status.FAIL, f"NVML does not initialise: {nvml.init_error}.", fix))
     else:
         cuda = cuda_version_text(nvml.cuda_driver_version)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..facts import HardwareFacts
 from ..findings import Finding, Layer, Status
 
@@ -26,6 +28,15 @@ BAR1_MARKERS = ("BAR1 is 0M", "PCI I/O region assigned to your NVIDIA device is 
 
 def gpu_label(dev) -> str:
     return f"{dev.name or 'NVIDIA device ' + dev.pci_id} ({dev.address})"
+
+
+def bar1_fault_lines(f: HardwareFacts) -> list[str]:
+    """The kernel's BAR1 complaints, each message once (it repeats per probe attempt)."""
+    seen: dict[str, str] = {}
+    for line in f.kernel_log:
+        if any(m in line for m in BAR1_MARKERS):
+            seen.setdefault(re.sub(r"^\[[^\]]*\]\s*", "", line), line)
+    return list(seen.values())
 
 
 def check_hardware(f: HardwareFacts) -> list[Finding]:
@@ -94,7 +105,7 @@ def _firmware(f: HardwareFacts) -> list[Finding]:
                 ("mokutil --sb-state: SecureBoot enabled",),
             )
         )
-    bar1 = [line for line in f.kernel_log if any(m in line for m in BAR1_MARKERS)]
+    bar1 = bar1_fault_lines(f)
     if bar1:
         in_vm = f.virtualization not in (None, "none")
         out.append(

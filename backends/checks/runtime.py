@@ -23,7 +23,7 @@ def check_runtime(f: RuntimeFacts, k8s: K8sFacts | None) -> list[Finding]:
     if f.docker:
         out += _docker(f.docker)
     if f.containerd:
-        out += _containerd(f.containerd, k8s)
+        out += _containerd(f.containerd, k8s, docker=f.docker is not None)
     if f.crio:
         out += _crio(f.crio)
     if f.podman and not (f.docker or f.containerd or f.crio):
@@ -60,13 +60,16 @@ def _docker(d: DockerFacts) -> list[Finding]:
     return [Finding("runtime.docker.nvidia", L, Status.OK, f"docker {d.version or ''} knows the nvidia runtime{default}.".replace("  ", " "))]
 
 
-def _containerd(c: ContainerdFacts, k8s: K8sFacts | None) -> list[Finding]:
+def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> list[Finding]:
     out = []
     name = c.flavour if c.flavour != "containerd" else f"containerd {c.version or ''}".strip()
     if c.config_error:
         return [Finding("runtime.containerd.config", L, Status.FAIL, f"containerd's config is malformed: {c.config_error}", f"Fix {c.config_path} by hand; gpuwiz will not edit it while it is invalid.")]
+    in_cluster = k8s is not None and k8s.flavour is not None
+    if docker and not in_cluster and c.flavour == "containerd" and "nvidia" not in c.runtimes:
+        # dockerd tells containerd which runtime each container uses: docker's settings apply.
+        return [Finding("runtime.containerd.docker-backend", L, Status.OK, f"{name} runs docker's containers; docker's runtime settings apply to them.")]
     if c.cri_disabled:
-        in_cluster = k8s is not None and k8s.flavour is not None
         out.append(
             Finding(
                 "runtime.containerd.cri-disabled",

@@ -54,7 +54,7 @@ def probe_hardware(host: Host) -> HardwareFacts:
 
     devices = read_pci_display_devices(host)
     nvidia = [d for d in devices if d.is_nvidia]
-    if nvidia and host.which("lspci"):
+    if devices and host.which("lspci"):
         names = parse_lspci_nn(host.run(["lspci", "-nn"]).stdout)
         devices = [PciDevice(**{**d.__dict__, "name": names.get(d.address)}) for d in devices]
         nvidia = [d for d in devices if d.is_nvidia]

@@ -35,10 +35,14 @@ def is_driver_package(name: str) -> bool:
 def query_packages(host: Host) -> tuple[Package, ...]:
     if host.which("dpkg-query"):
         result = host.run(["dpkg-query", "-W", "-f", DPKG_FORMAT, *PACKAGE_PATTERNS])
-        return tuple(p for p in parse_dpkg_query(result.stdout) if p.installed)
-    if host.which("rpm"):
+        found = [p for p in parse_dpkg_query(result.stdout) if p.installed]
+    elif host.which("rpm"):
         result = host.run(["rpm", "-qa", "--qf", RPM_FORMAT])
-        return tuple(
-            p for p in parse_rpm_query(result.stdout) if "nvidia" in p.name or p.name.startswith("cuda-drivers")
-        )
-    return ()
+        found = [p for p in parse_rpm_query(result.stdout) if "nvidia" in p.name or p.name.startswith("cuda-drivers")]
+    else:
+        return ()
+    # multiarch (amd64 + i386) lists a package once per architecture under one name
+    unique: dict[str, Package] = {}
+    for package in found:
+        unique.setdefault(package.name, package)
+    return tuple(unique.values())

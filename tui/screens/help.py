@@ -18,6 +18,7 @@ A failed finding names its fix.
 
 [b]Keys[/b]
   ↑/↓ or 1-5   choose a layer
+  Tab          switch to the details and back (there ↑/↓ PgUp/PgDn scroll)
   r            probe the machine again
   ?            this help
   q            quit

@@ -10,11 +10,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 
 from backends.doctor import DoctorReport, run_doctor
-from backends.findings import LAYERS, Layer
+from backends.findings import LAYERS, Layer, Status
 
 from ..facts_view import layer_rows
 from ..widgets.layer_detail import LayerDetail
 from ..widgets.layer_list import LayerList
+
+
+SEVERITY_ORDER = (Status.FAIL, Status.WARN, Status.OK, Status.SKIP)  # what needs action first
 
 
 class LayersScreen(Screen[None]):
@@ -63,7 +66,8 @@ class LayersScreen(Screen[None]):
             detail.show_probing(layer)
             return
         r = self.report.layer(layer)
-        detail.show_layer(layer, r.status, layer_rows(self.report.facts, layer), r.findings)
+        findings = tuple(sorted(r.findings, key=lambda f: SEVERITY_ORDER.index(f.status)))
+        detail.show_layer(layer, r.status, layer_rows(self.report.facts, layer), findings)
         self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

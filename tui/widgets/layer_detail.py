@@ -44,8 +44,7 @@ class LayerDetail(Static):
         title = Text(f"{layer.title}  ", style="bold")
         title.append(f"{mark} {status.value.upper()}", style=style)
         parts: list = [title, Text("")]
-        if rows:
-            parts += [_facts_table(rows), Text("")]
-        parts.append(Text("Findings", style="bold underline"))
         parts += [_finding(f) for f in findings]
+        if rows:
+            parts += [Text(""), Text("Detected", style="bold underline"), _facts_table(rows)]
         self.update(Group(*parts))
