@@ -62,7 +62,9 @@ class RecordingHost:
     def user(self) -> str:
         return self.inner.user
 
-    def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, root: bool = False, input: str | None = None) -> CommandResult:
+    def run(
+        self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, root: bool = False, input: str | None = None
+    ) -> CommandResult:
         result = self.inner.run(argv, timeout=timeout, root=root, input=input)
         if not result.not_found:
             self.commands[shlex.join(argv)] = result
@@ -163,7 +165,11 @@ def capture_profile(host: Host, *, name: str = "captured") -> str:
         r.add_hostname(node.name)
 
     doc = tomlkit.document()
-    doc.add(tomlkit.comment(f"Captured by gpuwiz {__version__} on {time.strftime('%Y-%m-%d')} with `gpuwiz profile capture`."))
+    doc.add(
+        tomlkit.comment(
+            f"Captured by gpuwiz {__version__} on {time.strftime('%Y-%m-%d')} with `gpuwiz profile capture`."
+        )
+    )
     doc.add(tomlkit.comment("Redacted: hostnames, serial numbers, UUIDs, MAC addresses, tokens, keys, certificates."))
     summary = facts.hardware.os.pretty_name if facts.hardware.os else "Linux"
     gpus = ", ".join(g.name or g.pci_id for g in facts.hardware.nvidia_gpus) or "no NVIDIA GPU"

@@ -44,7 +44,9 @@ def diagnose(facts: MachineFacts) -> DoctorReport:
     by_layer = check_all(facts)
     return DoctorReport(
         facts,
-        tuple(LayerReport(layer, worst([f.status for f in by_layer[layer]]), tuple(by_layer[layer])) for layer in LAYERS),
+        tuple(
+            LayerReport(layer, worst([f.status for f in by_layer[layer]]), tuple(by_layer[layer])) for layer in LAYERS
+        ),
     )
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, Callable, TypeVar
 
@@ -86,9 +87,7 @@ def _read_gpu(nvml: Any, h: Any, with_processes: bool) -> GpuRecord:
         display_active=_flag(m(lambda: nvml.nvmlDeviceGetDisplayActive(h))),
         ecc_mode=_flag(ecc[0]) if ecc else None,
         ecc_uncorrected_volatile=m(
-            lambda: nvml.nvmlDeviceGetTotalEccErrors(
-                h, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nvml.NVML_VOLATILE_ECC
-            )
+            lambda: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nvml.NVML_VOLATILE_ECC)
         ),
         compute_mode=COMPUTE_MODE_NAMES.get(mode) if mode is not None else None,
         mig_mode=_flag(mig[0]) if mig else None,
@@ -106,8 +105,11 @@ def _flag(value: int | None) -> bool | None:
 
 def _read_processes(nvml: Any, h: Any) -> tuple[GpuProcessRecord, ...]:
     found: dict[int, GpuProcessRecord] = {}
-    for kind, fn_name in (("C", "nvmlDeviceGetComputeRunningProcesses"), ("G", "nvmlDeviceGetGraphicsRunningProcesses")):
-        procs = _maybe(nvml, lambda: getattr(nvml, fn_name)(h)) or []
+    for kind, fn_name in (
+        ("C", "nvmlDeviceGetComputeRunningProcesses"),
+        ("G", "nvmlDeviceGetGraphicsRunningProcesses"),
+    ):
+        procs = _maybe(nvml, partial(getattr(nvml, fn_name), h)) or []
         for p in procs:
             used = getattr(p, "usedGpuMemory", None)
             mib = int(used // MIB) if isinstance(used, int) else None
@@ -252,9 +254,7 @@ class FakeNvml:
 
     def _procs(self, h: Any, kinds: tuple[str, ...]) -> list[Any]:
         return [
-            SimpleNamespace(
-                pid=p.pid, usedGpuMemory=None if p.used_memory_mib is None else p.used_memory_mib * MIB
-            )
+            SimpleNamespace(pid=p.pid, usedGpuMemory=None if p.used_memory_mib is None else p.used_memory_mib * MIB)
             for p in self._gpu(h).processes
             if p.type in kinds
         ]

@@ -28,7 +28,9 @@ def parse_os_release(text: str) -> OsInfo:
     )
 
 
-_LSPCI_NN = re.compile(r"^(?P<addr>[0-9a-fA-F:.]+)\s+(?P<cls>.*?)\s\[(?P<cc>[0-9a-fA-F]{4})\]:\s(?P<desc>.*?)\s\[(?P<ven>[0-9a-fA-F]{4}):(?P<dev>[0-9a-fA-F]{4})\]")
+_LSPCI_NN = re.compile(
+    r"^(?P<addr>[0-9a-fA-F:.]+)\s+(?P<cls>.*?)\s\[(?P<cc>[0-9a-fA-F]{4})\]:\s(?P<desc>.*?)\s\[(?P<ven>[0-9a-fA-F]{4}):(?P<dev>[0-9a-fA-F]{4})\]"
+)
 
 
 def parse_lspci_nn(text: str) -> dict[str, str]:

@@ -119,11 +119,13 @@ def _sh_edit(edit: FileEdit) -> list[str]:
     lines.append(f"  if [ -e {path} ]; then")
     lines.append(f'    mkdir -p "$backup_dir"$(dirname {path}) && cp -p {path} "$backup_dir"{path}')
     if edit.mode is None:
-        lines.append(f'    install -m "$(stat -c %a {path})" -o "$(stat -c %u {path})" -g "$(stat -c %g {path})" "$tmp" {path}')
+        lines.append(
+            f'    install -m "$(stat -c %a {path})" -o "$(stat -c %u {path})" -g "$(stat -c %g {path})" "$tmp" {path}'
+        )
     else:
         lines.append(f'    install -m {edit.mode:04o} "$tmp" {path}')
     lines.append("  else")
-    lines.append(f"    install -D -m {(edit.mode if edit.mode is not None else 0o644):04o} \"$tmp\" {path}")
+    lines.append(f'    install -D -m {(edit.mode if edit.mode is not None else 0o644):04o} "$tmp" {path}')
     lines.append("  fi")
     lines.append("fi")
     lines.append('rm -f "$tmp"')

@@ -61,7 +61,9 @@ class ProfileHost:
         if answer is None:
             if self.which(argv[0]) is None:
                 return CommandResult(argv, RC_NOT_FOUND, "", f"{argv[0]}: command not found")
-            return CommandResult(argv, RC_NOT_FOUND, "", f"{shlex.join(argv)}: not recorded in profile {self.profile.name}")
+            return CommandResult(
+                argv, RC_NOT_FOUND, "", f"{shlex.join(argv)}: not recorded in profile {self.profile.name}"
+            )
         return CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
 
     def which(self, name: str) -> str | None:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import InputError
-from .toml_compat import toml_error_line, tomllib
 from .gpu_records import GpuProcessRecord, GpuRecord, NvmlRecord
+from .toml_compat import toml_error_line, tomllib
 
 PROFILE_FORMAT = 1
 SHIPPED_DIR = Path(__file__).with_name("profile_data")
@@ -132,7 +132,14 @@ _TOP: _Spec = {
     "nvml": ((dict,), False),
     "processes": ((dict,), False),
 }
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array", dict: "a table"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "an array",
+    dict: "a table",
+}
 
 
 class _Validator:

@@ -15,7 +15,9 @@ ENV = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",)}
 
 
 def gpuwiz(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env or ENV, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env or ENV, timeout=120
+    )
 
 
 def test_real_doctor_on_this_machine():
@@ -55,7 +57,10 @@ def test_bad_profile_is_exit_2_with_one_line(tmp_path):
     bad.write_text('[machine]\nformat = 1\nname = "b"\nsummary = "s"\nusr = "root"\n')
     done = gpuwiz("doctor", "--profile", str(bad))
     assert done.returncode == 2
-    assert done.stderr.strip() == f"gpuwiz: {bad}:5: machine.usr: unknown key (known here: format, name, summary, user, sudo, executables)"
+    assert (
+        done.stderr.strip()
+        == f"gpuwiz: {bad}:5: machine.usr: unknown key (known here: format, name, summary, user, sudo, executables)"
+    )
     missing = gpuwiz("doctor", "--profile", "no-such-profile")
     assert missing.returncode == 2 and "no profile of that name" in missing.stderr
 
@@ -129,9 +134,11 @@ def test_commands_without_a_tui_never_import_textual(args):
 
 
 def test_backends_never_import_textual():
-    code = "import sys, pkgutil, importlib, backends\n" \
-        "for m in pkgutil.walk_packages(backends.__path__, 'backends.'):\n" \
-        "    importlib.import_module(m.name)\n" \
+    code = (
+        "import sys, pkgutil, importlib, backends\n"
+        "for m in pkgutil.walk_packages(backends.__path__, 'backends.'):\n"
+        "    importlib.import_module(m.name)\n"
         "print('textual' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert done.stdout.strip() == "False", done.stderr

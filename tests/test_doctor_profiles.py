@@ -45,7 +45,9 @@ def test_fresh_rtx3060(profile_host):
 
 def test_homelab_ready_is_all_green(profile_host):
     report = run_doctor(profile_host("homelab-ready"))
-    assert layer_statuses(report) == ["ok"] * 5, [(f.id, f.message) for r in report.layers for f in r.findings if f.status is not Status.OK]
+    assert layer_statuses(report) == ["ok"] * 5, [
+        (f.id, f.message) for r in report.layers for f in r.findings if f.status is not Status.OK
+    ]
     k8s = report.facts.k8s
     assert k8s.flavour == "kubeadm" and k8s.runtime_class_nvidia
     node = next(n for n in k8s.nodes if n.name == k8s.node_name)
@@ -95,7 +97,12 @@ def test_laptop_mx150(profile_host):
     assert report.layer(Layer.HARDWARE).status is Status.OK
     assert report.layer(Layer.DRIVER).status in (Status.OK, Status.WARN)
     gpu = report.facts.driver.nvml.gpus[0]
-    assert (gpu.name, gpu.memory_total_mib, gpu.power_draw_w, gpu.fan_percent) == ("NVIDIA GeForce MX150", 2048, None, None)
+    assert (gpu.name, gpu.memory_total_mib, gpu.power_draw_w, gpu.fan_percent) == (
+        "NVIDIA GeForce MX150",
+        2048,
+        None,
+        None,
+    )
     assert report.facts.driver.nvml.driver_version == "515.86.01"
     assert [d.driver for d in report.facts.hardware.other_display] == ["i915"]
     not_held = [f for r in report.layers for f in r.findings if f.id == "driver.not-held"]

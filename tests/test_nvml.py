@@ -8,12 +8,24 @@ import sys
 
 import pytest
 
-from backends.gpu_records import GpuProcessRecord, GpuRecord, NvmlRecord, cuda_version_text
+from backends.gpu_records import (
+    GpuProcessRecord,
+    GpuRecord,
+    NvmlRecord,
+    cuda_version_text,
+)
 from backends.nvml import FakeNvml, read_nvml
 
 
 def _record(**gpu) -> NvmlRecord:
-    base = dict(name="NVIDIA GeForce MX150", pci_bus_id="00000000:02:00.0", memory_total_mib=2048, memory_used_mib=4, temperature_c=39, pstate=8)
+    base = dict(
+        name="NVIDIA GeForce MX150",
+        pci_bus_id="00000000:02:00.0",
+        memory_total_mib=2048,
+        memory_used_mib=4,
+        temperature_c=39,
+        pstate=8,
+    )
     return NvmlRecord(None, "515.86.01", 11070, (GpuRecord(**{**base, **gpu}),))
 
 
@@ -56,13 +68,16 @@ def test_cuda_version_text():
 
 
 def _real_nvml_present() -> bool:
-    return ctypes.util.find_library("nvidia-ml") is not None or subprocess.run(
-        ["sh", "-c", "ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml.so.1 '"]
-    ).returncode == 0
+    return (
+        ctypes.util.find_library("nvidia-ml") is not None
+        or subprocess.run(["sh", "-c", "ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml.so.1 '"]).returncode == 0
+    )
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not _real_nvml_present(), reason="libnvidia-ml.so.1 not installed (.ci/install-system-deps.sh installs it)")
+@pytest.mark.skipif(
+    not _real_nvml_present(), reason="libnvidia-ml.so.1 not installed (.ci/install-system-deps.sh installs it)"
+)
 def test_real_library_without_a_driver_reports_driver_not_loaded():
     """Debian's libnvidia-ml1 on a machine without the kernel module: a clean finding, no crash."""
     code = "from backends.host import RealHost; from backends.nvml import read_nvml; print(read_nvml(RealHost().nvml()).init_error)"

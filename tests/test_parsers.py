@@ -38,9 +38,15 @@ def test_lspci_nn():
     "text, version",
     [
         # seed 002, Ubuntu 22.04 PPA driver
-        ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.154.05  Thu Dec 28 15:37:48 UTC 2023\nGCC version:  gcc version 11.4.0 (Ubuntu 11.4.0-1ubuntu1~22.04)\n", "535.154.05"),
+        (
+            "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.154.05  Thu Dec 28 15:37:48 UTC 2023\nGCC version:  gcc version 11.4.0 (Ubuntu 11.4.0-1ubuntu1~22.04)\n",
+            "535.154.05",
+        ),
         # open kernel module form
-        ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  570.172.08  Release Build  (dvs-builder@U16-I3-B03-4-3)\n", "570.172.08"),
+        (
+            "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  570.172.08  Release Build  (dvs-builder@U16-I3-B03-4-3)\n",
+            "570.172.08",
+        ),
         ("garbage\n", None),
     ],
 )
@@ -61,7 +67,12 @@ def test_mokutil():
 
 def test_versions():
     # nvidia-container-toolkit#60; containerd.io and Ubuntu containerd; docker-ce
-    assert parse_ctk_version("NVIDIA Container Toolkit CLI version 1.13.0\ncommit: b7079454b5b8fed1390ce78ca5a3343748f62657\n") == "1.13.0"
+    assert (
+        parse_ctk_version(
+            "NVIDIA Container Toolkit CLI version 1.13.0\ncommit: b7079454b5b8fed1390ce78ca5a3343748f62657\n"
+        )
+        == "1.13.0"
+    )
     assert parse_first_version("containerd containerd.io 1.6.21 3dce8eb055cbb6872793272b4f20ed16117344f8\n") == "1.6.21"
     assert parse_first_version("containerd github.com/containerd/containerd 1.7.12 \n") == "1.7.12"
     assert parse_first_version("Docker version 24.0.4, build 3713ee1\n") == "24.0.4"
@@ -74,8 +85,15 @@ def test_dpkg_query_keeps_status():
 
 
 def test_os_release():
-    info = parse_os_release('PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n')
-    assert (info.id, info.version_id, info.pretty_name, info.id_like) == ("ubuntu", "22.04", "Ubuntu 22.04.4 LTS", ("debian",))
+    info = parse_os_release(
+        'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n'
+    )
+    assert (info.id, info.version_id, info.pretty_name, info.id_like) == (
+        "ubuntu",
+        "22.04",
+        "Ubuntu 22.04.4 LTS",
+        ("debian",),
+    )
 
 
 @pytest.mark.parametrize(

@@ -30,10 +30,12 @@ def _plan(tmp_path, *, root=False):
                 "runtime.docker-config",
                 "Add the nvidia runtime to daemon.json",
                 Layer.RUNTIME,
-                edit=FileEdit(str(target), '{\n  "runtimes": {"nvidia": {}}\n}\nGPUWIZ_EOF_0\n', old_text='{}\n'),
+                edit=FileEdit(str(target), '{\n  "runtimes": {"nvidia": {}}\n}\nGPUWIZ_EOF_0\n', old_text="{}\n"),
                 needs_root=root,
             ),
-            Step("driver.reboot-note", "Load the new module", Layer.DRIVER, argv=("true",), needs_root=root, reboot=True),
+            Step(
+                "driver.reboot-note", "Load the new module", Layer.DRIVER, argv=("true",), needs_root=root, reboot=True
+            ),
         )
     )
 

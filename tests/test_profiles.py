@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from backends.errors import InputError
-from backends.profiles import SHIPPED_DIR, available_profiles, load_profile, parse_profile, resolve_profile
+from backends.profiles import (
+    SHIPPED_DIR,
+    available_profiles,
+    load_profile,
+    parse_profile,
+    resolve_profile,
+)
 
 SHIPPED = ["fresh-rtx3060", "homelab-ready", "dgx-h100x8", "vm-bar1", "laptop-mx150", "no-gpu"]
 
@@ -37,18 +43,34 @@ def test_minimal_profile():
 @pytest.mark.parametrize(
     "extra, key, message",
     [
-        ('[machine.extra]\n', "machine.extra", "unknown key"),
+        ("[machine.extra]\n", "machine.extra", "unknown key"),
         ('[files]\n"relative/path" = "x"\n', 'files."relative/path"', "absolute path"),
         ('[files]\n"/etc/x" = 3\n', 'files."/etc/x"', "must be a string"),
         ('[commands."lspci -nn"]\nstdout = "x"\nexit = 1\n', 'commands."lspci -nn".exit', "unknown key"),
         ('[commands."lspci -nn"]\nreturncode = "0"\n', 'commands."lspci -nn".returncode', "an integer"),
         ('[nvml]\ninit_error = "Broken"\n', "nvml.init_error", "expected one of"),
         ('[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\n', "nvml.gpus[0]", "memory_total_mib"),
-        ('[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\ntemprature_c = 3\n', "nvml.gpus[0].temprature_c", "unknown key"),
-        ('[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\n[[nvml.gpus.processes]]\npid = 1\ntype = "X"\n', "nvml.gpus[0].processes[0].type", "expected one of"),
+        (
+            '[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\ntemprature_c = 3\n',
+            "nvml.gpus[0].temprature_c",
+            "unknown key",
+        ),
+        (
+            '[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\n[[nvml.gpus.processes]]\npid = 1\ntype = "X"\n',
+            "nvml.gpus[0].processes[0].type",
+            "expected one of",
+        ),
         ('[processes.abc]\nuser = "root"\ncmdline = []\n', "processes.abc", "PID"),
-        ('[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\npersistence_mode = 1\n', "nvml.gpus[0].persistence_mode", "true or false"),
-        ('[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = true\n', "nvml.gpus[0].memory_total_mib", "not a boolean"),
+        (
+            '[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\npersistence_mode = 1\n',
+            "nvml.gpus[0].persistence_mode",
+            "true or false",
+        ),
+        (
+            '[nvml]\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = true\n',
+            "nvml.gpus[0].memory_total_mib",
+            "not a boolean",
+        ),
     ],
 )
 def test_bad_profiles_name_the_key(extra, key, message):
@@ -85,7 +107,10 @@ def test_missing_machine_table():
 
 
 def test_init_error_with_gpus_is_contradictory():
-    text = MINIMAL + '[nvml]\ninit_error = "DriverNotLoaded"\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\n'
+    text = (
+        MINIMAL
+        + '[nvml]\ninit_error = "DriverNotLoaded"\n[[nvml.gpus]]\nname = "x"\npci_bus_id = "0"\nmemory_total_mib = 1\n'
+    )
     with pytest.raises(InputError, match="no gpus"):
         parse_profile(text, "c.toml")
 

@@ -36,7 +36,17 @@ def test_redactor_removes_secrets_and_identities():
         + "Authorization: Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMyJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl\n"
         + "serial 1650123456789\n"
     )
-    for secret in ("LS0tLS1", "abcdef.0123456789abcdef", "hunter2", "MIIC5zCC", "eyJhbGci", "1650123456789", "5f1e2c3d", "3c:7c:3f:aa:bb:cc", "node3"):
+    for secret in (
+        "LS0tLS1",
+        "abcdef.0123456789abcdef",
+        "hunter2",
+        "MIIC5zCC",
+        "eyJhbGci",
+        "1650123456789",
+        "5f1e2c3d",
+        "3c:7c:3f:aa:bb:cc",
+        "node3",
+    ):
         assert secret not in text, secret
     assert "https://node-1:6443" in text
     assert "GPU-00000000-0000-4000-8000-000000000001" in text
@@ -52,7 +62,10 @@ def test_same_value_same_placeholder():
 def test_hostname_is_replaced_as_a_word_only():
     r = Redactor()
     r.add_hostname("gpu")
-    assert r.text("gpu gpu-operator nvidia.com/gpu https://gpu:6443 gpu.") == "node-1 gpu-operator nvidia.com/gpu https://node-1:6443 node-1."
+    assert (
+        r.text("gpu gpu-operator nvidia.com/gpu https://gpu:6443 gpu.")
+        == "node-1 gpu-operator nvidia.com/gpu https://node-1:6443 node-1."
+    )
 
 
 def test_capture_of_a_profile_replays_to_the_same_findings(profile_host):

@@ -28,7 +28,9 @@ def test_shell_driver_layer_fresh(snap_compare):
 
 
 def test_shell_runtime_layer_dgx(snap_compare):
-    assert snap_compare(make_app("dgx-h100x8"), terminal_size=(80, 24), press=["down", "down", "down"], run_before=probed)
+    assert snap_compare(
+        make_app("dgx-h100x8"), terminal_size=(80, 24), press=["down", "down", "down"], run_before=probed
+    )
 
 
 def test_shell_k8s_layer_homelab(snap_compare):

@@ -12,7 +12,9 @@ import pytest
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed (.ci/install-system-deps.sh installs it)"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux not installed (.ci/install-system-deps.sh installs it)"
+    ),
 ]
 
 

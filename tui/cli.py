@@ -24,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # --profile is global: accepted before or after the subcommand.
     profile_opt = argparse.ArgumentParser(add_help=False)
-    profile_opt.add_argument("--profile", metavar="P", default=argparse.SUPPRESS, help="simulate a machine: a profile name or a .toml path")
+    profile_opt.add_argument(
+        "--profile", metavar="P", default=argparse.SUPPRESS, help="simulate a machine: a profile name or a .toml path"
+    )
 
     parser = _Parser(
         prog="gpuwiz",
@@ -134,7 +136,10 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
-        print(f"gpuwiz: wrote {args.output} (redacted: hostnames, serials, UUIDs, MACs, tokens, keys, certificates)", file=sys.stderr)
+        print(
+            f"gpuwiz: wrote {args.output} (redacted: hostnames, serials, UUIDs, MACs, tokens, keys, certificates)",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -22,7 +22,12 @@ def hardware_rows(f: MachineFacts) -> list[Row]:
     if not hw.nvidia_gpus:
         rows.append(("NVIDIA GPUs", "none"))
     for n, gpu in enumerate(hw.nvidia_gpus):
-        rows.append((f"GPU {n}", f"{gpu.name or 'NVIDIA device'} [{gpu.pci_id}] at {gpu.address}, driver {gpu.driver or 'none'}"))
+        rows.append(
+            (
+                f"GPU {n}",
+                f"{gpu.name or 'NVIDIA device'} [{gpu.pci_id}] at {gpu.address}, driver {gpu.driver or 'none'}",
+            )
+        )
     for dev in hw.other_display:
         rows.append(("Other display", f"{dev.name or dev.pci_id} at {dev.address}, driver {dev.driver or 'none'}"))
     if hw.nvidia_gpus:
@@ -39,9 +44,17 @@ def driver_rows(f: MachineFacts) -> list[Row]:
     rows: list[Row] = [
         ("Kernel modules", ", ".join(d.loaded_modules) or "none of nvidia/nouveau"),
         ("Loaded module", d.kernel_module_version or "no /proc/driver/nvidia/version"),
-        ("NVML", nvml.init_error or f"driver {nvml.driver_version}, CUDA {cuda_version_text(nvml.cuda_driver_version) or '?'}"),
+        (
+            "NVML",
+            nvml.init_error
+            or f"driver {nvml.driver_version}, CUDA {cuda_version_text(nvml.cuda_driver_version) or '?'}",
+        ),
         ("Device nodes", ", ".join(d.device_nodes) or "none"),
-        ("Packages", ", ".join(f"{p.name} {p.version}" for p in d.packages[:4]) + (" …" if len(d.packages) > 4 else "") or "none"),
+        (
+            "Packages",
+            ", ".join(f"{p.name} {p.version}" for p in d.packages[:4]) + (" …" if len(d.packages) > 4 else "")
+            or "none",
+        ),
         ("Held", ", ".join(d.held_packages) or "none"),
     ]
     if d.nvidia_smi_rc is not None:
@@ -68,11 +81,19 @@ def runtime_rows(f: MachineFacts) -> list[Row]:
     rows: list[Row] = []
     if r.docker:
         d = r.docker
-        rows.append(("docker", f"{d.version or '?'} ({d.service or 'service ?'}), runtimes: {', '.join(d.runtimes) or 'default only'}"))
+        rows.append(
+            (
+                "docker",
+                f"{d.version or '?'} ({d.service or 'service ?'}), runtimes: {', '.join(d.runtimes) or 'default only'}",
+            )
+        )
     if r.containerd:
         c = r.containerd
         rows.append(
-            (c.flavour, f"{c.version or '?'} ({c.service or 'service ?'}), config v{c.config_version or '?'}, runtimes: {', '.join(c.runtimes) or 'none'}")
+            (
+                c.flavour,
+                f"{c.version or '?'} ({c.service or 'service ?'}), config v{c.config_version or '?'}, runtimes: {', '.join(c.runtimes) or 'none'}",
+            )
         )
     if r.crio:
         rows.append(("CRI-O", f"{r.crio.version or '?'}, runtimes: {', '.join(r.crio.runtimes) or 'none'}"))
@@ -98,9 +119,16 @@ def k8s_rows(f: MachineFacts) -> list[Row]:
         return rows
     rows.append(("This node", k.node_name or "not found by hostname"))
     for node in k.nodes[:6]:
-        rows.append((f"· {node.name}", f"{'Ready' if node.ready else 'NotReady'}, nvidia.com/gpu {node.gpu_allocatable}/{node.gpu_capacity}"))
+        rows.append(
+            (
+                f"· {node.name}",
+                f"{'Ready' if node.ready else 'NotReady'}, nvidia.com/gpu {node.gpu_allocatable}/{node.gpu_capacity}",
+            )
+        )
     rows.append(("RuntimeClass", _yes(k.runtime_class_nvidia, "nvidia", "none")))
-    rows.append(("GPU software", k.device_plugin or (f"GPU Operator in {k.gpu_operator}" if k.gpu_operator else "none")))
+    rows.append(
+        ("GPU software", k.device_plugin or (f"GPU Operator in {k.gpu_operator}" if k.gpu_operator else "none"))
+    )
     return rows
 
 

@@ -8,7 +8,12 @@ from rich.text import Text
 from backends.doctor import DoctorReport
 from backends.findings import Status
 
-MARKS = {Status.OK: ("✓", "green"), Status.WARN: ("!", "yellow"), Status.FAIL: ("✗", "bold red"), Status.SKIP: ("-", "dim")}
+MARKS = {
+    Status.OK: ("✓", "green"),
+    Status.WARN: ("!", "yellow"),
+    Status.FAIL: ("✗", "bold red"),
+    Status.SKIP: ("-", "dim"),
+}
 ASCII_MARKS = {Status.OK: "+", Status.WARN: "!", Status.FAIL: "x", Status.SKIP: "-"}
 
 

@@ -49,7 +49,9 @@ BAR1_FIRST = "Fix the BAR1 fault first (see hardware.bar1): the driver cannot in
 def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
     out = []
     loaded = "nvidia" in f.loaded_modules
-    installed = sorted({p.version for p in f.packages if p.name.startswith(("nvidia-driver", "nvidia-utils", "libnvidia-compute"))})
+    installed = sorted(
+        {p.version for p in f.packages if p.name.startswith(("nvidia-driver", "nvidia-utils", "libnvidia-compute"))}
+    )
     if not loaded:
         out.append(
             Finding(
@@ -68,7 +70,12 @@ def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
         )
     else:
         out.append(
-            Finding("driver.module", L, Status.OK, f"nvidia kernel module {f.kernel_module_version or ''} is loaded.".replace("  ", " "))
+            Finding(
+                "driver.module",
+                L,
+                Status.OK,
+                f"nvidia kernel module {f.kernel_module_version or ''} is loaded.".replace("  ", " "),
+            )
         )
     nvml = f.nvml
     mismatch = nvml.init_error == "LibRmVersionMismatch" or (
@@ -101,7 +108,8 @@ def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
                 "driver.nvml",
                 L,
                 Status.OK,
-                f"NVML sees {len(nvml.gpus)} GPU(s): driver {nvml.driver_version}" + (f", CUDA {cuda}." if cuda else "."),
+                f"NVML sees {len(nvml.gpus)} GPU(s): driver {nvml.driver_version}"
+                + (f", CUDA {cuda}." if cuda else "."),
             )
         )
     if loaded and "/dev/nvidia0" not in f.device_nodes:
@@ -116,13 +124,20 @@ def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
         )
     if f.nvidia_smi_rc not in (None, 0):
         line = (f.nvidia_smi_output.splitlines() or ["no output"])[0]
-        out.append(Finding("driver.nvidia-smi", L, Status.FAIL, f"nvidia-smi fails: {line}", None, (f.nvidia_smi_output,)))
+        out.append(
+            Finding("driver.nvidia-smi", L, Status.FAIL, f"nvidia-smi fails: {line}", None, (f.nvidia_smi_output,))
+        )
     return out
 
 
 def _protection(f: DriverFacts) -> list[Finding]:
     names = [p.name for p in f.packages]
-    unheld = [n for n in names if n not in f.held_packages and n.startswith(("nvidia-driver", "nvidia-dkms", "libnvidia-compute", "nvidia-utils", "linux-modules-nvidia"))]
+    unheld = [
+        n
+        for n in names
+        if n not in f.held_packages
+        and n.startswith(("nvidia-driver", "nvidia-dkms", "libnvidia-compute", "nvidia-utils", "linux-modules-nvidia"))
+    ]
     if not unheld:
         return []
     return [

@@ -87,7 +87,13 @@ def _platform(f: HardwareFacts) -> list[Finding]:
         )
     if f.arch and f.arch not in SUPPORTED_ARCH:
         out.append(
-            Finding("hardware.arch", L, Status.FAIL, f"CPU architecture {f.arch} has no NVIDIA Linux driver.", "Use an x86_64 or aarch64 machine.")
+            Finding(
+                "hardware.arch",
+                L,
+                Status.FAIL,
+                f"CPU architecture {f.arch} has no NVIDIA Linux driver.",
+                "Use an x86_64 or aarch64 machine.",
+            )
         )
     return out
 

@@ -27,13 +27,28 @@ def check_runtime(f: RuntimeFacts, k8s: K8sFacts | None) -> list[Finding]:
     if f.crio:
         out += _crio(f.crio)
     if f.podman and not (f.docker or f.containerd or f.crio):
-        out.append(Finding("runtime.podman", L, Status.OK, "podman is installed; it reaches GPUs through CDI (nvidia-ctk cdi generate)."))
+        out.append(
+            Finding(
+                "runtime.podman",
+                L,
+                Status.OK,
+                "podman is installed; it reaches GPUs through CDI (nvidia-ctk cdi generate).",
+            )
+        )
     return out
 
 
 def _docker(d: DockerFacts) -> list[Finding]:
     if d.config_error:
-        return [Finding("runtime.docker.config", L, Status.FAIL, f"docker's config is malformed: {d.config_error}", f"Fix {d.config_path} by hand; gpuwiz will not edit it while it is invalid.")]
+        return [
+            Finding(
+                "runtime.docker.config",
+                L,
+                Status.FAIL,
+                f"docker's config is malformed: {d.config_error}",
+                f"Fix {d.config_path} by hand; gpuwiz will not edit it while it is invalid.",
+            )
+        ]
     configured = "nvidia" in d.runtimes or d.cdi
     if not configured:
         return [
@@ -57,18 +72,40 @@ def _docker(d: DockerFacts) -> list[Finding]:
             )
         ]
     default = f", default runtime {d.default_runtime}" if d.default_runtime else ""
-    return [Finding("runtime.docker.nvidia", L, Status.OK, f"docker {d.version or ''} knows the nvidia runtime{default}.".replace("  ", " "))]
+    return [
+        Finding(
+            "runtime.docker.nvidia",
+            L,
+            Status.OK,
+            f"docker {d.version or ''} knows the nvidia runtime{default}.".replace("  ", " "),
+        )
+    ]
 
 
 def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> list[Finding]:
     out = []
     name = c.flavour if c.flavour != "containerd" else f"containerd {c.version or ''}".strip()
     if c.config_error:
-        return [Finding("runtime.containerd.config", L, Status.FAIL, f"containerd's config is malformed: {c.config_error}", f"Fix {c.config_path} by hand; gpuwiz will not edit it while it is invalid.")]
+        return [
+            Finding(
+                "runtime.containerd.config",
+                L,
+                Status.FAIL,
+                f"containerd's config is malformed: {c.config_error}",
+                f"Fix {c.config_path} by hand; gpuwiz will not edit it while it is invalid.",
+            )
+        ]
     in_cluster = k8s is not None and k8s.flavour is not None
     if docker and not in_cluster and c.flavour == "containerd" and "nvidia" not in c.runtimes:
         # dockerd tells containerd which runtime each container uses: docker's settings apply.
-        return [Finding("runtime.containerd.docker-backend", L, Status.OK, f"{name} runs docker's containers; docker's runtime settings apply to them.")]
+        return [
+            Finding(
+                "runtime.containerd.docker-backend",
+                L,
+                Status.OK,
+                f"{name} runs docker's containers; docker's runtime settings apply to them.",
+            )
+        ]
     if c.cri_disabled:
         out.append(
             Finding(
@@ -76,12 +113,16 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
                 L,
                 Status.FAIL if in_cluster else Status.WARN,
                 f'{c.config_path} has disabled_plugins = ["cri"] (Docker\'s containerd.io default): kubelet cannot use this containerd.',
-                "Remove \"cri\" from disabled_plugins (or regenerate with containerd config default), set SystemdCgroup = true, restart containerd.",
+                'Remove "cri" from disabled_plugins (or regenerate with containerd config default), set SystemdCgroup = true, restart containerd.',
             )
         )
     if "nvidia" in c.runtimes:
         default = f", default runtime {c.default_runtime}" if c.default_runtime else ""
-        out.append(Finding("runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({c.config_path})."))
+        out.append(
+            Finding(
+                "runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({c.config_path})."
+            )
+        )
     elif c.flavour in ("k3s", "rke2"):
         out.append(
             Finding(
@@ -98,7 +139,9 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
                 "runtime.containerd.nvidia",
                 L,
                 Status.FAIL,
-                f"{name} has no nvidia runtime in {c.config_path}" + ("" if c.config_exists else " (the file does not exist)") + ".",
+                f"{name} has no nvidia runtime in {c.config_path}"
+                + ("" if c.config_exists else " (the file does not exist)")
+                + ".",
                 "gpuwiz runtime configure --runtime containerd, then restart containerd.",
             )
         )
@@ -107,14 +150,23 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
 
 def _crio(c: CrioFacts) -> list[Finding]:
     if "nvidia" in c.runtimes:
-        return [Finding("runtime.crio.nvidia", L, Status.OK, f"CRI-O {c.version or ''} has the nvidia runtime.".replace("  ", " "))]
+        return [
+            Finding(
+                "runtime.crio.nvidia",
+                L,
+                Status.OK,
+                f"CRI-O {c.version or ''} has the nvidia runtime.".replace("  ", " "),
+            )
+        ]
     stray = [p for p in c.config_files if p.startswith("/etc/crio/conf.d/")]
     return [
         Finding(
             "runtime.crio.nvidia",
             L,
             Status.FAIL,
-            "CRI-O has no nvidia runtime" + (" (a drop-in sits in /etc/crio/conf.d, which CRI-O does not read)" if stray else "") + ".",
+            "CRI-O has no nvidia runtime"
+            + (" (a drop-in sits in /etc/crio/conf.d, which CRI-O does not read)" if stray else "")
+            + ".",
             "gpuwiz runtime configure --runtime crio (writes /etc/crio/crio.conf.d/99-nvidia.toml), then restart crio.",
         )
     ]

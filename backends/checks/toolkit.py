@@ -12,7 +12,14 @@ STALE_LISTS = ("nvidia-docker.list", "libnvidia-container.list")
 def check_toolkit(f: ToolkitFacts, driver: DriverFacts | None) -> list[Finding]:
     out: list[Finding] = []
     if f.ctk_path:
-        out.append(Finding("toolkit.installed", L, Status.OK, f"NVIDIA Container Toolkit {f.ctk_version or '(version unknown)'} is installed."))
+        out.append(
+            Finding(
+                "toolkit.installed",
+                L,
+                Status.OK,
+                f"NVIDIA Container Toolkit {f.ctk_version or '(version unknown)'} is installed.",
+            )
+        )
     else:
         out.append(
             Finding(

@@ -16,7 +16,6 @@ from ..facts_view import layer_rows
 from ..widgets.layer_detail import LayerDetail
 from ..widgets.layer_list import LayerList
 
-
 SEVERITY_ORDER = (Status.FAIL, Status.WARN, Status.OK, Status.SKIP)  # what needs action first
 
 

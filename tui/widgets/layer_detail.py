@@ -39,7 +39,9 @@ class LayerDetail(Static):
     def show_probing(self, layer: Layer) -> None:
         self.update(Text(f"{layer.title}\n\nProbing this machine…", style="dim"))
 
-    def show_layer(self, layer: Layer, status: Status, rows: list[tuple[str, str]], findings: tuple[Finding, ...]) -> None:
+    def show_layer(
+        self, layer: Layer, status: Status, rows: list[tuple[str, str]], findings: tuple[Finding, ...]
+    ) -> None:
         mark, style = MARKS[status]
         title = Text(f"{layer.title}  ", style="bold")
         title.append(f"{mark} {status.value.upper()}", style=style)

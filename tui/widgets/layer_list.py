@@ -25,7 +25,9 @@ class LayerList(OptionList):
     """Dumb: shows what it is given; the screen decides what that is."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(*[Option(_label(n, layer, None), id=layer.value) for n, layer in enumerate(LAYERS, 1)], **kwargs)
+        super().__init__(
+            *[Option(_label(n, layer, None), id=layer.value) for n, layer in enumerate(LAYERS, 1)], **kwargs
+        )
 
     def show_statuses(self, statuses: dict[Layer, Status]) -> None:
         for n, layer in enumerate(LAYERS, 1):
