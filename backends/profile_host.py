@@ -36,6 +36,7 @@ class ProfileHost:
         self.profile = profile
         self._files: dict[str, str] = dict(profile.files)
         self._links: dict[str, str] = dict(profile.links)
+        self._dirs: set[str] | None = None  # implied directories, recomputed after a write
         self.commands: list[RecordedCommand] = []
         self.writes: list[RecordedWrite] = []
 
@@ -76,12 +77,15 @@ class ProfileHost:
         return self._files.get(posixpath.normpath(path))
 
     def _implied_dirs(self) -> set[str]:
+        if self._dirs is not None:
+            return self._dirs
         dirs = {"/"}
         for p in (*self._files, *self._links):
             parent = posixpath.dirname(p)
             while parent not in dirs:
                 dirs.add(parent)
                 parent = posixpath.dirname(parent)
+        self._dirs = dirs
         return dirs
 
     def exists(self, path: str) -> bool:
@@ -108,6 +112,7 @@ class ProfileHost:
         self.writes.append(RecordedWrite(path, text, mode))
         backup = f"(profile) {path}" if path in self._files else None
         self._files[path] = text
+        self._dirs = None
         return WriteResult(path, backup)
 
     def nvml(self) -> Any:

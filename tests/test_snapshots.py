@@ -56,3 +56,33 @@ def test_quit_and_help_keys():
         return app.return_code
 
     assert asyncio.run(go()) in (0, None)
+
+
+def test_internal_error_in_the_wizard_is_one_line_and_exit_3(tmp_path):
+    """A bug while probing ends the app with one line naming the log, not a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from backends.profile_host import ProfileHost\n"
+        "from backends.profiles import load_profile\n"
+        "from tui.app import GpuwizApp\n"
+        "class Broken(ProfileHost):\n"
+        "    def run(self, argv, **kw):\n"
+        "        raise RuntimeError('simulated bug')\n"
+        "host = Broken(load_profile('homelab-ready', {}))\n"
+        "app = GpuwizApp(host=host, profile_name='homelab-ready')\n"
+        "app.run(headless=True)\n"
+        "print(app.crash_line, file=sys.stderr)\n"
+        "sys.exit(app.return_code)\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 3, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "internal error (RuntimeError); details in" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    log = lines[0].rsplit(" ", 1)[1]
+    assert log.startswith(str(tmp_path)) and "simulated bug" in open(log).read()

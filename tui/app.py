@@ -23,7 +23,27 @@ class GpuwizApp(App[None]):
         super().__init__()
         self.host = host
         self.profile_name = profile_name
+        self.crash_line: str | None = None  # set when an unexpected error ended the app
         self.sub_title = f"SIMULATED machine: {profile_name}" if profile_name else "this machine"
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's own handler prints a full traceback with locals; gpuwiz promises one line and
+        # the log's path (exit code 3). Private hook of the pinned textual version (constraints.txt).
+        import os
+
+        from textual.worker import WorkerFailed
+
+        from backends.logs import write_crash_log
+
+        if isinstance(error, WorkerFailed):
+            error = error.error
+        # the log belongs to whoever runs gpuwiz, also when the host is a simulated machine
+        path = write_crash_log(os.environ, error, ["(wizard)"])
+        if self._exception is None:  # keeps Pilot-driven tests raising the real error
+            self._exception = error
+            self._exception_event.set()
+        self.crash_line = f"gpuwiz: internal error ({type(error).__name__}); details in {path}"
+        self.exit(return_code=3)
 
     def on_mount(self) -> None:
         self.push_screen(LayersScreen())

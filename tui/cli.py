@@ -149,8 +149,11 @@ def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
     host, profile = _host(args, env)
     from .app import GpuwizApp
 
-    GpuwizApp(host=host, profile_name=profile).run()
-    return EXIT_OK
+    app = GpuwizApp(host=host, profile_name=profile)
+    app.run()
+    if app.crash_line:
+        print(app.crash_line, file=sys.stderr)
+    return app.return_code or EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
