@@ -70,6 +70,9 @@ class RecordingHost:
             self.commands[shlex.join(argv)] = result
         return result
 
+    def terminate_running(self) -> None:
+        self.inner.terminate_running()
+
     def which(self, name: str) -> str | None:
         path = self.inner.which(name)
         if path:

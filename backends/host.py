@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,10 @@ class Host(Protocol):
     ) -> CommandResult: ...
 
     def which(self, name: str) -> str | None: ...
+
+    def terminate_running(self) -> None:
+        """Stop the commands this host is running right now (the app is quitting)."""
+        ...
 
     def read_text(self, path: str) -> str | None: ...
 
@@ -154,6 +160,10 @@ class RealHost:
 
     def __init__(self, env: Mapping[str, str] | None = None, backup_root: Path | None = None):
         self._env = dict(os.environ if env is None else env)
+        # Probes parse tools' output: keep it in the C locale's words whatever the user's language.
+        self._env["LC_ALL"] = "C"
+        self._running: dict[int, Any] = {}  # id -> sh.RunningCommand (not hashable)
+        self._lock = threading.Lock()
         self._backup_root = backup_root or backup_dir_default(self._env)
 
     @property
@@ -187,23 +197,41 @@ class RealHost:
         if exe is None:
             return CommandResult(argv, RC_NOT_FOUND, "", f"{run_argv[0]}: command not found")
         try:
-            done = sh.Command(exe)(
+            running = sh.Command(exe)(
                 *run_argv[1:],
+                _bg=True,
                 _ok_code=list(range(256)),
                 _timeout=timeout,
                 _in=input,
-                _new_session=True,
+                _new_session=True,  # never share the TUI's terminal: a prompt must not land on it
                 _bg_exc=False,
                 _return_cmd=True,
                 _env=self._env,
             )
+        except OSError as exc:  # not executable, permission denied, …
+            return CommandResult(argv, 126, "", f"{argv[0]}: {exc.strerror or exc}")
+        with self._lock:
+            self._running[id(running)] = running
+        try:
+            running.wait()
         except sh.TimeoutException as exc:
             return CommandResult(argv, RC_TIMEOUT, "", f"{argv[0]}: timed out after {timeout:g} s ({exc})")
         except sh.SignalException as exc:
             return CommandResult(argv, 128 + abs(exc.exit_code), _decode(exc.stdout), _decode(exc.stderr))
-        except OSError as exc:  # not executable, permission denied, …
-            return CommandResult(argv, 126, "", f"{argv[0]}: {exc.strerror or exc}")
-        return CommandResult(argv, done.exit_code, _decode(done.stdout), _decode(done.stderr))
+        finally:
+            with self._lock:
+                self._running.pop(id(running), None)
+        return CommandResult(argv, running.exit_code, _decode(running.stdout), _decode(running.stderr))
+
+    def terminate_running(self) -> None:
+        """Stop every command still running (a cancelled worker does not stop its child)."""
+        with self._lock:
+            running = list(self._running.values())
+        for command in running:
+            try:
+                command.process.signal_group(signal.SIGTERM)
+            except OSError:
+                pass
 
     def which(self, name: str) -> str | None:
         if "/" in name:

@@ -72,7 +72,7 @@ class Plan:
 
 def render_text(plan: Plan) -> str:
     if not plan.steps:
-        return "\n".join(["Nothing to do.", *plan.notes]) + "\n"
+        return "\n".join(["No steps to run.", *plan.notes]) + "\n"
     lines = [f"Plan: {len(plan.steps)} step(s)"]
     for n, step in enumerate(plan.steps, 1):
         root = " (root)" if step.needs_root else ""
@@ -139,7 +139,7 @@ def render_sh(plan: Plan) -> str:
         "set -euo pipefail",
     ]
     if not plan.steps:
-        lines += ["", *[f"# {n}" for n in plan.notes or ["Nothing to do."]], 'echo "gpuwiz: nothing to do"']
+        lines += ["", *[f"# {n}" for n in plan.notes or ["No steps to run."]], 'echo "gpuwiz: no steps to run"']
         return "\n".join(lines) + "\n"
     if plan.needs_root:
         lines += ['if [ "$(id -u)" -ne 0 ]; then echo "run this script as root (sudo)" >&2; exit 1; fi']

@@ -40,7 +40,9 @@ def build_plan(report: DoctorReport, choices: Mapping[str, Any], planners: list[
         if status in (Status.OK, Status.SKIP):
             continue
         mine = [p for p in planners if p.layer is layer]
-        if not mine:
+        if layer is Layer.HARDWARE:
+            notes.append(f"{layer.title}: {status.value}; software cannot change it, see `gpuwiz doctor` for the fix.")
+        elif not mine:
             notes.append(f"{layer.title}: {status.value}, but this gpuwiz has no planner for that layer yet.")
             continue
         for planner in mine:

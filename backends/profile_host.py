@@ -67,6 +67,9 @@ class ProfileHost:
             )
         return CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
 
+    def terminate_running(self) -> None:
+        """Nothing runs for real on a simulated machine."""
+
     def which(self, name: str) -> str | None:
         for exe in self.profile.executables:
             if exe == name or ("/" in exe and posixpath.basename(exe) == name and "/" not in name):

@@ -98,7 +98,7 @@ def test_profile_list_and_show():
 
 def test_plan_formats_without_planners():
     text = gpuwiz("plan", "--profile", "no-gpu")
-    assert text.returncode == 0 and text.stdout.startswith("Nothing to do.")
+    assert text.returncode == 0 and text.stdout.startswith("No steps to run.")
     sh = gpuwiz("plan", "--profile", "no-gpu", "--format", "sh")
     assert sh.stdout.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in sh.stdout
     doc = json.loads(gpuwiz("plan", "--profile", "no-gpu", "--format", "json").stdout)

@@ -121,3 +121,22 @@ def test_which_finds_sbin_tools_outside_path(tmp_path):
         pytest.skip("no /usr/sbin/ldconfig here")
     host = RealHost(env={"PATH": "/usr/bin:/bin"})
     assert host.which("ldconfig") in (f"{sbin}/ldconfig", "/sbin/ldconfig")
+
+
+def test_terminate_running_stops_a_command_in_another_thread(host):
+    import time
+
+    results = []
+    worker = threading.Thread(target=lambda: results.append(host.run(["sleep", "30"], timeout=60)))
+    start = time.monotonic()
+    worker.start()
+    time.sleep(0.5)
+    host.terminate_running()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert time.monotonic() - start < 10
+    assert results[0].returncode == 128 + 15
+
+
+def test_commands_run_in_the_c_locale(host):
+    assert host.run(["sh", "-c", "echo $LC_ALL"]).stdout == "C\n"

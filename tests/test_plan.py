@@ -49,8 +49,8 @@ def test_step_needs_exactly_one_action():
 
 def test_empty_plan_says_nothing_to_do():
     plan = Plan((), ("Every layer is healthy.",))
-    assert render_text(plan).startswith("Nothing to do.")
-    assert "nothing to do" in render_sh(plan)
+    assert render_text(plan).startswith("No steps to run.")
+    assert "no steps to run" in render_sh(plan)
     assert plan_document(plan, profile=None)["steps"] == []
 
 

@@ -45,6 +45,9 @@ class GpuwizApp(App[None]):
         self.crash_line = f"gpuwiz: internal error ({type(error).__name__}); details in {path}"
         self.exit(return_code=3)
 
+    def on_unmount(self) -> None:
+        self.host.terminate_running()  # a probe still running must not outlive the app
+
     def on_mount(self) -> None:
         self.push_screen(LayersScreen())
 

@@ -78,7 +78,7 @@ def cmd_doctor(args: argparse.Namespace, env: dict[str, str]) -> int:
         from .report_text import print_report
 
         where = f"profile {profile} (simulated machine)" if profile else "this machine"
-        print_report(report, Console(highlight=False), where=where)
+        print_report(report, Console(highlight=False), where=where, wrap=sys.stdout.isatty())
     return report.exit_code
 
 

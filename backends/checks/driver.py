@@ -124,9 +124,8 @@ def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
         )
     if f.nvidia_smi_rc not in (None, 0):
         line = (f.nvidia_smi_output.splitlines() or ["no output"])[0]
-        out.append(
-            Finding("driver.nvidia-smi", L, Status.FAIL, f"nvidia-smi fails: {line}", None, (f.nvidia_smi_output,))
-        )
+        more = (f.nvidia_smi_output,) if "\n" in f.nvidia_smi_output.strip() else ()
+        out.append(Finding("driver.nvidia-smi", L, Status.FAIL, f"nvidia-smi fails: {line}", None, more))
     return out
 
 
