@@ -115,6 +115,7 @@ class CrioFacts:
     config_files: tuple[str, ...]
     runtimes: tuple[str, ...]
     service: str | None
+    unread_dropins: tuple[str, ...] = ()  # in /etc/crio/conf.d, which CRI-O does not read
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def _crio(c: CrioFacts) -> list[Finding]:
                 f"CRI-O {c.version or ''} has the nvidia runtime.".replace("  ", " "),
             )
         ]
-    stray = [p for p in c.config_files if p.startswith("/etc/crio/conf.d/")]
+    stray = c.unread_dropins
     return [
         Finding(
             "runtime.crio.nvidia",
@@ -168,5 +168,6 @@ def _crio(c: CrioFacts) -> list[Finding]:
             + (" (a drop-in sits in /etc/crio/conf.d, which CRI-O does not read)" if stray else "")
             + ".",
             "gpuwiz runtime configure --runtime crio (writes /etc/crio/crio.conf.d/99-nvidia.toml), then restart crio.",
+            tuple(stray),
         )
     ]

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from ..facts import DriverFacts, ToolkitFacts
+import re
+
+from ..facts import DriverFacts, RuntimeFacts, ToolkitFacts
 from ..findings import Finding, Layer, Status
 
 L = Layer.TOOLKIT
 STALE_LISTS = ("nvidia-docker.list", "libnvidia-container.list")
 
 
-def check_toolkit(f: ToolkitFacts, driver: DriverFacts | None) -> list[Finding]:
+CONFIG_V3_SINCE = (1, 17, 4)  # first toolkit that reads containerd 2.x's config version 3
+
+
+def version_tuple(text: str | None) -> tuple[int, ...] | None:
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", text or "")
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def check_toolkit(f: ToolkitFacts, driver: DriverFacts | None, runtime: RuntimeFacts | None = None) -> list[Finding]:
     out: list[Finding] = []
     if f.ctk_path:
         out.append(
@@ -40,6 +50,20 @@ def check_toolkit(f: ToolkitFacts, driver: DriverFacts | None) -> list[Finding]:
                 f"{len(f.nvidia_sources)} package source files point at nvidia.github.io; apt fails with 'Conflicting values set for option Signed-By'.",
                 "Remove the stale lists: " + ", ".join(stale or f.nvidia_sources[1:]),
                 f.nvidia_sources,
+            )
+        )
+    version = version_tuple(f.ctk_version)
+    containerd = runtime.containerd if runtime else None
+    if version and version < CONFIG_V3_SINCE and containerd and containerd.config_version == 3:
+        out.append(
+            Finding(
+                "toolkit.too-old-for-containerd2",
+                L,
+                Status.FAIL,
+                f"Toolkit {f.ctk_version} cannot read containerd 2's config version 3: "
+                "containers fail with 'unsupported config version: 3'.",
+                "Upgrade nvidia-container-toolkit to 1.17.4 or newer.",
+                (f"{containerd.config_path}: version = 3",),
             )
         )
     if f.libnvidia_ml_cached is False and driver is not None and driver.packages:

@@ -21,6 +21,7 @@ RANCHER_CONTAINERD = {
 }
 CRIO_CONFIG = "/etc/crio/crio.conf"
 CRIO_DROPIN_DIR = "/etc/crio/crio.conf.d"
+CRIO_UNREAD_DIR = "/etc/crio/conf.d"  # toolkit 1.18-1.19 wrote here; CRI-O never reads it
 
 
 def service_state(host: Host, unit: str) -> str | None:
@@ -142,6 +143,7 @@ def probe_crio(host: Host) -> CrioFacts | None:
         config_files=tuple(files),
         runtimes=tuple(runtimes),
         service=service_state(host, "crio"),
+        unread_dropins=tuple(f"{CRIO_UNREAD_DIR}/{n}" for n in host.list_dir(CRIO_UNREAD_DIR)),
     )
 
 
