@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="gpuwiz",
-        description="From bare NVIDIA hardware to a Kubernetes pod running nvidia-smi, one verified layer at a time.",
+        description="From bare NVIDIA hardware to a Kubernetes pod running nvidia-smi, one verified layer at a time. "
+        "Without a command: the wizard (a terminal UI).",
+        epilog="Exit codes: 0 ok, 1 a finding or step failed, 2 bad usage or input, 3 internal error, "
+        "4 reboot needed.",
         parents=[profile_opt],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -146,6 +149,9 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("gpuwiz: the wizard needs a terminal; without one use `gpuwiz doctor` or `gpuwiz plan`", file=sys.stderr)
+        return EXIT_USAGE
     host, profile = _host(args, env)
     from .app import GpuwizApp
 
