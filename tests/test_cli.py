@@ -145,6 +145,8 @@ def test_backends_never_import_textual():
 
 
 def test_wizard_without_a_terminal_says_so():
-    done = subprocess.run([sys.executable, "-m", "tui"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30
+    )
     assert done.returncode == 2
     assert "needs a terminal" in done.stderr

@@ -32,8 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gpuwiz",
         description="From bare NVIDIA hardware to a Kubernetes pod running nvidia-smi, one verified layer at a time. "
         "Without a command: the wizard (a terminal UI).",
-        epilog="Exit codes: 0 ok, 1 a finding or step failed, 2 bad usage or input, 3 internal error, "
-        "4 reboot needed.",
+        epilog="Exit codes: 0 ok, 1 a finding or step failed, 2 bad usage or input, 3 internal error, 4 reboot needed.",
         parents=[profile_opt],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
