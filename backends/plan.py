@@ -54,9 +54,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class PlanNote:
+    """Why a layer has no (or fewer) steps; layer None: about the whole plan."""
+
+    layer: Layer | None
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.layer.title}: {self.text}" if self.layer else self.text
+
+
+@dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...] = ()
-    notes: tuple[str, ...] = field(default=())  # why there is nothing (or less) to do
+    notes: tuple[PlanNote, ...] = field(default=())
 
     @property
     def needs_reboot(self) -> bool:
@@ -72,7 +83,7 @@ class Plan:
 
 def render_text(plan: Plan) -> str:
     if not plan.steps:
-        return "\n".join(["No steps to run.", *plan.notes]) + "\n"
+        return "\n".join(["No steps to run.", *map(str, plan.notes)]) + "\n"
     lines = [f"Plan: {len(plan.steps)} step(s)"]
     for n, step in enumerate(plan.steps, 1):
         root = " (root)" if step.needs_root else ""
@@ -91,7 +102,7 @@ def render_text(plan: Plan) -> str:
             lines.append(f"   $ systemctl restart {unit}")
         if step.reboot:
             lines.append("   then: reboot")
-    lines += ["", *plan.notes] if plan.notes else []
+    lines += ["", *map(str, plan.notes)] if plan.notes else []
     if plan.needs_reboot:
         lines += ["", "A reboot is needed after this plan; run gpuwiz again afterwards."]
     return "\n".join(lines) + "\n"
@@ -177,6 +188,6 @@ def plan_document(plan: Plan, *, profile: str | None) -> dict[str, Any]:
         "profile": profile,
         "needs_reboot": plan.needs_reboot,
         "needs_root": plan.needs_root,
-        "notes": list(plan.notes),
+        "notes": [{"layer": n.layer.value if n.layer else None, "text": n.text} for n in plan.notes],
         "steps": steps,
     }

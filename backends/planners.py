@@ -12,7 +12,7 @@ from typing import Any, Mapping, Protocol
 
 from .doctor import DoctorReport
 from .findings import LAYERS, Layer, Status
-from .plan import Plan, Step
+from .plan import Plan, PlanNote, Step
 
 ENTRY_POINT_GROUP = "gpuwiz.backends"
 
@@ -34,19 +34,24 @@ def build_plan(report: DoctorReport, choices: Mapping[str, Any], planners: list[
     """Steps for every layer that is not healthy, bottom up, from the registered planners."""
     planners = load_backends("planner") if planners is None else planners
     steps: list[Step] = []
-    notes: list[str] = []
+    notes: list[PlanNote] = []
     for layer in LAYERS:
         status = report.layer(layer).status
         if status in (Status.OK, Status.SKIP):
             continue
         mine = [p for p in planners if p.layer is layer]
         if layer is Layer.HARDWARE:
-            notes.append(f"{layer.title}: {status.value}; software cannot change it, see `gpuwiz doctor` for the fix.")
+            notes.append(PlanNote(layer, "gpuwiz cannot change hardware; the findings' fixes say what to do."))
         elif not mine:
-            notes.append(f"{layer.title}: {status.value}, but this gpuwiz has no planner for that layer yet.")
+            notes.append(
+                PlanNote(
+                    layer,
+                    "needs work, but this gpuwiz has no planner for this layer yet; the findings' fixes say what to do.",
+                )
+            )
             continue
         for planner in mine:
             steps += planner.plan(report, choices)
     if not steps and not notes:
-        notes.append("Every layer is healthy (or skipped); there is nothing to change.")
+        notes.append(PlanNote(None, "Every layer is healthy (or skipped); there is nothing to change."))
     return Plan(tuple(steps), tuple(notes))

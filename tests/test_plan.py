@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from backends.findings import Layer
-from backends.plan import FileEdit, Plan, Step, plan_document, render_sh, render_text
+from backends.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
 
 
 def _plan(tmp_path, *, root=False):
@@ -48,7 +48,7 @@ def test_step_needs_exactly_one_action():
 
 
 def test_empty_plan_says_nothing_to_do():
-    plan = Plan((), ("Every layer is healthy.",))
+    plan = Plan((), (PlanNote(None, "Every layer is healthy."),))
     assert render_text(plan).startswith("No steps to run.")
     assert "no steps to run" in render_sh(plan)
     assert plan_document(plan, profile=None)["steps"] == []

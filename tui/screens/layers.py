@@ -11,6 +11,8 @@ from textual.widgets import Footer, Header, OptionList
 
 from backends.doctor import DoctorReport, run_doctor
 from backends.findings import LAYERS, Layer, Status
+from backends.plan import Plan
+from backends.planners import build_plan
 
 from ..facts_view import layer_rows
 from ..widgets.layer_detail import LayerDetail
@@ -28,6 +30,7 @@ class LayersScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.report: DoctorReport | None = None
+        self.plan: Plan | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -48,10 +51,12 @@ class LayersScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="probe")
     def _probe(self) -> None:
         report = run_doctor(self.app.host)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._show_report, report)
+        plan = build_plan(report, {})
+        self.app.call_from_thread(self._show_report, report, plan)
 
-    def _show_report(self, report: DoctorReport) -> None:
+    def _show_report(self, report: DoctorReport, plan: Plan) -> None:
         self.report = report
+        self.plan = plan
         self.query_one(LayerList).show_statuses({r.layer: r.status for r in report.layers})
         self._show_detail(self._current())
 
@@ -66,7 +71,9 @@ class LayersScreen(Screen[None]):
             return
         r = self.report.layer(layer)
         findings = tuple(sorted(r.findings, key=lambda f: SEVERITY_ORDER.index(f.status)))
-        detail.show_layer(layer, r.status, layer_rows(self.report.facts, layer), findings)
+        steps = tuple(s for s in self.plan.steps if s.layer is layer) if self.plan else ()
+        notes = tuple(n.text for n in self.plan.notes if n.layer is layer) if self.plan else ()
+        detail.show_layer(layer, r.status, layer_rows(self.report.facts, layer), findings, steps, notes)
         self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

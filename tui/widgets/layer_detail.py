@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 from backends.findings import Finding, Layer, Status
+from backends.plan import Step
 
 from ..report_text import MARKS
 
@@ -33,6 +36,33 @@ def _finding(f: Finding) -> Text:
     return text
 
 
+def _diff(text: str) -> Text:
+    out = Text()
+    for line in text.splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        out.append(f"    {line}\n", style=style)
+    out.rstrip()
+    return out
+
+
+def _step(n: int, step: Step) -> Text:
+    text = Text(f"{n}. {step.title}", style="bold")
+    if step.needs_root:
+        text.append(" (root)", style="dim")
+    if step.why:
+        text.append(f"\n   {step.why}", style="italic")
+    if step.argv:
+        text.append(f"\n   $ {shlex.join(step.argv)}", style="cyan")
+    if step.edit:
+        text.append(f"\n   edit {step.edit.path}\n")
+        text.append_text(_diff(step.edit.diff()))
+    for unit in step.restarts:
+        text.append(f"\n   $ systemctl restart {unit}", style="cyan")
+    if step.reboot:
+        text.append("\n   then: reboot", style="bold yellow")
+    return text
+
+
 class LayerDetail(Static):
     """Dumb: renders the rows and findings it is handed."""
 
@@ -40,13 +70,23 @@ class LayerDetail(Static):
         self.update(Text(f"{layer.title}\n\nProbing this machine…", style="dim"))
 
     def show_layer(
-        self, layer: Layer, status: Status, rows: list[tuple[str, str]], findings: tuple[Finding, ...]
+        self,
+        layer: Layer,
+        status: Status,
+        rows: list[tuple[str, str]],
+        findings: tuple[Finding, ...],
+        steps: tuple[Step, ...] = (),
+        notes: tuple[str, ...] = (),
     ) -> None:
         mark, style = MARKS[status]
         title = Text(f"{layer.title}  ", style="bold")
         title.append(f"{mark} {status.value.upper()}", style=style)
         parts: list = [title, Text("")]
         parts += [_finding(f) for f in findings]
+        if steps or notes:
+            parts += [Text(""), Text("Plan (runs only after you confirm)", style="bold underline")]
+            parts += [_step(n, s) for n, s in enumerate(steps, 1)]
+            parts += [Text(note, style="dim") for note in notes]
         if rows:
             parts += [Text(""), Text("Detected", style="bold underline"), _facts_table(rows)]
         self.update(Group(*parts))
