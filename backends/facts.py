@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .gpu_catalog import GpuModel
 from .gpu_records import NvmlRecord
 
 NVIDIA_VENDOR = "10de"
@@ -25,6 +26,7 @@ class PciDevice:
     class_code: str  # 0300 (VGA), 0302 (3D controller)
     driver: str | None  # the kernel driver bound to it: nvidia, nouveau, vfio-pci, None
     name: str | None = None  # lspci's description
+    model: GpuModel | None = None  # NVIDIA devices: chip, architecture, compute capability; None: unknown
 
     @property
     def is_nvidia(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backends.facts import MachineFacts
+from backends.facts import MachineFacts, PciDevice
 from backends.findings import Layer
 from backends.gpu_records import cuda_version_text
 
@@ -11,6 +11,15 @@ Row = tuple[str, str]
 
 def _yes(value: bool | None, yes: str = "yes", no: str = "no") -> str:
     return "unknown" if value is None else (yes if value else no)
+
+
+def _gpu_model(gpu: PciDevice) -> str:
+    m = gpu.model
+    if m is None:
+        return "unknown NVIDIA device"
+    return (
+        f"{m.name or m.chip} ({m.chip}, {m.architecture or 'unknown architecture'}, CC {m.compute_capability or '?'})"
+    )
 
 
 def hardware_rows(f: MachineFacts) -> list[Row]:
@@ -22,12 +31,7 @@ def hardware_rows(f: MachineFacts) -> list[Row]:
     if not hw.nvidia_gpus:
         rows.append(("NVIDIA GPUs", "none"))
     for n, gpu in enumerate(hw.nvidia_gpus):
-        rows.append(
-            (
-                f"GPU {n}",
-                f"{gpu.name or 'NVIDIA device'} [{gpu.pci_id}] at {gpu.address}, driver {gpu.driver or 'none'}",
-            )
-        )
+        rows.append((f"GPU {n}", f"{_gpu_model(gpu)} [{gpu.pci_id}] at {gpu.address}, driver {gpu.driver or 'none'}"))
     for dev in hw.other_display:
         rows.append(("Other display", f"{dev.name or dev.pci_id} at {dev.address}, driver {dev.driver or 'none'}"))
     if hw.nvidia_gpus:

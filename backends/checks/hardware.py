@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
-from ..facts import HardwareFacts
+from ..facts import HardwareFacts, PciDevice
 from ..findings import Finding, Layer, Status
+from ..gpu_catalog import ARCHITECTURES, PRE_KEPLER, recommend_branch
 
 L = Layer.HARDWARE
 # Platforms the NVIDIA Container Toolkit documents as supported (install guide, 2025).
@@ -26,8 +28,67 @@ SUPPORTED_ARCH = ("x86_64", "aarch64")
 BAR1_MARKERS = ("BAR1 is 0M", "PCI I/O region assigned to your NVIDIA device is invalid")
 
 
-def gpu_label(dev) -> str:
-    return f"{dev.name or 'NVIDIA device ' + dev.pci_id} ({dev.address})"
+def gpu_label(dev: PciDevice) -> str:
+    if dev.model and dev.model.name:
+        return f"{dev.model.name} ({dev.model.chip}, {dev.address})"
+    return f"{dev.name or 'unknown NVIDIA device ' + dev.pci_id} ({dev.address})"
+
+
+def _gpu_summary(gpus: tuple[PciDevice, ...]) -> str:
+    """One card: its name and address; several: "8 × H100 SXM5 80GB (GH100)" per kind."""
+    if len(gpus) == 1:
+        return gpu_label(gpus[0])
+    kinds = Counter(
+        f"{d.model.name} ({d.model.chip})" if d.model and d.model.name else f"unknown NVIDIA device {d.pci_id}"
+        for d in gpus
+    )
+    return "; ".join(f"{count} × {kind}" for kind, count in kinds.items())
+
+
+def _support(f: HardwareFacts) -> list[Finding]:
+    """DIAGNOSTICS row 2: is there a driver branch for every card here (and which)?"""
+    unknown = [d for d in f.nvidia_gpus if d.model is None or not d.model.architecture]
+    if unknown:
+        return [
+            Finding(
+                "hardware.unknown-gpu",
+                L,
+                Status.WARN,
+                "Unknown NVIDIA device "
+                + ", ".join(f"{d.pci_id} at {d.address}" for d in unknown)
+                + ": newer than gpuwiz's table, so its architecture is not guessed.",
+                "Update pci.ids (update-pciids) and gpuwiz; pick the newest driver branch by hand meanwhile.",
+            )
+        ]
+    architectures = [d.model.architecture for d in f.nvidia_gpus if d.model]
+    ordered = [a for a in (*ARCHITECTURES, PRE_KEPLER) if a in architectures]
+    choice = recommend_branch(architectures)
+    if choice is None:
+        if PRE_KEPLER in architectures:
+            why = "Fermi and older GPUs have no supported NVIDIA driver (the last, R390, is end of life)."
+            fix = "Replace the card; no current driver or CUDA supports it."
+        else:
+            why = f"No single driver branch drives {' and '.join(ordered)} together."
+            fix = "Move the older card to another machine (or leave it to nouveau) so one driver drives the rest."
+        return [
+            Finding("hardware.driver-support", L, Status.FAIL, why, fix, tuple(gpu_label(d) for d in f.nvidia_gpus))
+        ]
+    if choice.legacy:
+        return [
+            Finding(
+                "hardware.driver-support",
+                L,
+                Status.WARN,
+                f"{choice.reason} The card is at the end of NVIDIA's driver support.",
+                f"Stay on the R{choice.branch} driver (CUDA {choice.cuda_version} at most); do not let upgrades move past it.",
+            )
+        ]
+    archs = ", ".join(
+        dict.fromkeys(
+            f"{d.model.architecture} (CC {d.model.compute_capability or '?'})" for d in f.nvidia_gpus if d.model
+        )
+    )
+    return [Finding("hardware.driver-support", L, Status.OK, f"Current drivers support {archs}.")]
 
 
 def bar1_fault_lines(f: HardwareFacts) -> list[str]:
@@ -60,11 +121,12 @@ def check_hardware(f: HardwareFacts) -> list[Finding]:
                 "hardware.nvidia-gpu",
                 L,
                 Status.OK,
-                f"{n} NVIDIA GPU{'s' if n > 1 else ''}: " + "; ".join(gpu_label(d) for d in f.nvidia_gpus) + ".",
+                f"{n} NVIDIA GPU{'s' if n > 1 else ''}: " + _gpu_summary(f.nvidia_gpus) + ".",
             )
         )
     out += _platform(f)
     if f.nvidia_gpus:
+        out += _support(f)
         out += _firmware(f)
     return out
 

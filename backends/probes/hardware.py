@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import replace
 
 from ..facts import HardwareFacts, PciDevice
+from ..gpu_catalog import COMPUTE_CAPABILITY, GpuModel, architecture_of, base_chip, lookup, split_device_name
 from ..host import Host
 from ..parsers import parse_lspci_nn, parse_mokutil_sb_state, parse_os_release
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 DISPLAY_CLASS_PREFIX = "0x03"
+PCI_IDS_FILES = ("/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids")
 KERNEL_LOG_PATTERN = re.compile(r"NVRM|nvidia|nouveau|nova_core", re.IGNORECASE)
 
 
@@ -38,6 +41,17 @@ def read_pci_display_devices(host: Host) -> list[PciDevice]:
     return devices
 
 
+def gpu_model(device: PciDevice, system_pci_ids: str | None) -> GpuModel | None:
+    """lspci's name when it names the chip (it reads the system's pci.ids), else pci.ids, else our table."""
+    if device.name:
+        chip, name = split_device_name(device.name.removeprefix("NVIDIA Corporation").strip())
+        if chip and architecture_of(chip):
+            return GpuModel(
+                device.device_id, chip, name, architecture_of(chip), COMPUTE_CAPABILITY.get(base_chip(chip), "")
+            )
+    return lookup(device.device_id, system_pci_ids)
+
+
 def read_kernel_log(host: Host) -> tuple[str, ...]:
     result = host.run(["dmesg"])
     if not result.ok:  # dmesg_restrict: the journal may still be readable
@@ -53,11 +67,15 @@ def probe_hardware(host: Host) -> HardwareFacts:
     kernel, arch = (uname.stdout.split() + [None, None])[:2] if uname.ok else (None, None)
 
     devices = read_pci_display_devices(host)
-    nvidia = [d for d in devices if d.is_nvidia]
-    if devices and host.which("lspci"):
+    has_lspci = bool(devices) and host.which("lspci") is not None
+    if has_lspci:
         names = parse_lspci_nn(host.run(["lspci", "-nn"]).stdout)
-        devices = [PciDevice(**{**d.__dict__, "name": names.get(d.address)}) for d in devices]
-        nvidia = [d for d in devices if d.is_nvidia]
+        devices = [replace(d, name=names.get(d.address)) for d in devices]
+    if any(d.is_nvidia for d in devices):
+        # without lspci, read the system's pci.ids ourselves (newer than our table on a newer system)
+        pci_ids = None if has_lspci else next(filter(None, map(host.read_text, PCI_IDS_FILES)), None)
+        devices = [replace(d, model=gpu_model(d, pci_ids)) if d.is_nvidia else d for d in devices]
+    nvidia = [d for d in devices if d.is_nvidia]
 
     secure_boot = None
     virt = None
