@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .driver_outputs import DkmsModule, KernelFault
 from .gpu_catalog import GpuModel
 from .gpu_records import NvmlRecord
 
@@ -47,6 +48,10 @@ class HardwareFacts:
     secure_boot: bool | None  # None: unknown (no mokutil, not EFI)
     virtualization: str | None  # systemd-detect-virt: "none", "kvm", …; None: unknown
     kernel_log: tuple[str, ...]  # kernel lines that mention NVRM / nvidia / nouveau
+    kernel_faults: tuple[KernelFault, ...] = ()  # known faults recognised in those lines
+
+    def faults(self, *kinds: str) -> tuple[KernelFault, ...]:
+        return tuple(f for f in self.kernel_faults if f.kind in kinds)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,11 @@ class DriverFacts:
     packages: tuple[Package, ...]  # driver packages (dpkg or rpm)
     held_packages: tuple[str, ...]
     run_installer: bool  # /usr/bin/nvidia-uninstall exists: a .run install
+    module_flavour: str | None = None  # "open" or "proprietary" (loaded module, else packages); None: none
+    dkms: tuple[DkmsModule, ...] | None = None  # `dkms status`; None: dkms not installed
+    headers_present: bool | None = None  # /lib/modules/<running kernel>/build exists
+    mok_enrolled: bool | None = None  # the DKMS signing key (MOK) is enrolled; None: no MOK or unknown
+    mok_path: str | None = None
 
 
 @dataclass(frozen=True)

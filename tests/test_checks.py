@@ -87,3 +87,106 @@ def test_no_allocatable_gpu(profile_host):
     facts = homelab(profile_host)
     nodes = tuple(replace(n, gpu_allocatable=0) for n in facts.k8s.nodes)
     assert findings(replace(facts, k8s=replace(facts.k8s, nodes=nodes)))["k8s.allocatable"] == "fail"
+
+
+def _fault(kind: str, line: str, **fields: str):
+    from backends.driver_outputs import KernelFault
+
+    return KernelFault(kind, line, tuple(fields.items()))
+
+
+def test_api_mismatch_in_the_kernel_log(profile_host):
+    """Row 5 from the kernel's own words (stackhpc/ansible-slurm-appliance#287 style line)."""
+    facts = homelab(profile_host)
+    line = "NVRM: API mismatch: the client has the version 535.183.01, but NVRM: this kernel module has the version 535.154.05."
+    hw = replace(
+        facts.hardware,
+        kernel_faults=(_fault("api-mismatch", line, client_version="535.183.01", kernel_version="535.154.05"),),
+    )
+    report = diagnose(replace(facts, hardware=hw))
+    f = next(f for r in report.layers for f in r.findings if f.id == "driver.version-mismatch")
+    assert f.status.value == "fail" and "535.183.01" in f.message and "Reboot" in f.fix
+
+
+def _no_module(facts, **driver):
+    return replace(facts.driver, loaded_modules=(), kernel_module_version=None, **driver)
+
+
+def test_secure_boot_key_not_enrolled(profile_host):
+    """Row 4: SB on, the DKMS module's MOK not enrolled."""
+    facts = homelab(profile_host)
+    hw = replace(facts.hardware, secure_boot=True)
+    driver = _no_module(facts, mok_enrolled=False, mok_path="/var/lib/shim-signed/mok/MOK.der")
+    report = diagnose(replace(facts, hardware=hw, driver=driver))
+    f = next(f for r in report.layers for f in r.findings if f.id == "driver.secure-boot-key")
+    assert f.status.value == "fail" and "mokutil --import /var/lib/shim-signed/mok/MOK.der" in f.fix
+    enrolled = _no_module(facts, mok_enrolled=True, mok_path="/var/lib/shim-signed/mok/MOK.der")
+    assert "driver.secure-boot-key" not in findings(replace(facts, hardware=hw, driver=enrolled))
+
+
+def test_dkms_without_headers(profile_host):
+    """Row 6: kernel updated, headers missing, DKMS built nothing for it."""
+    from backends.facts import Package
+
+    facts = homelab(profile_host)
+    packages = (*facts.driver.packages, Package("nvidia-dkms-535", "535.154.05-0ubuntu0.22.04.1", "ii "))
+    driver = _no_module(facts, packages=packages, headers_present=False, dkms=())
+    got = findings(replace(facts, driver=driver))
+    assert got["driver.dkms-build"] == "fail"
+    with_headers = _no_module(facts, packages=packages, headers_present=True, dkms=())
+    assert "driver.dkms-build" not in findings(replace(facts, driver=with_headers))
+
+
+def test_blackwell_on_the_proprietary_flavour(profile_host):
+    """Row 7: an RTX 5090 (GB202) with the proprietary kernel module package."""
+    from backends.gpu_catalog import lookup
+
+    facts = homelab(profile_host)
+    gpu = replace(facts.hardware.nvidia_gpus[0], device_id="2b85", model=lookup("2b85"))
+    hw = replace(facts.hardware, nvidia_gpus=(gpu,))
+    assert (
+        findings(replace(facts, hardware=hw, driver=replace(facts.driver, module_flavour="proprietary")))[
+            "driver.blackwell-open"
+        ]
+        == "fail"
+    )
+    assert "driver.blackwell-open" not in findings(
+        replace(facts, hardware=hw, driver=replace(facts.driver, module_flavour="open"))
+    )
+
+
+def test_gpu_fallen_off_the_bus(profile_host):
+    facts = homelab(profile_host)
+    line = "NVRM: Xid (PCI:0000:2f:00): 79, pid=0, GPU has fallen off the bus."
+    hw = replace(facts.hardware, kernel_faults=(_fault("fallen-off-bus", line, pci="0000:2f:00", xid="79"),))
+    assert findings(replace(facts, hardware=hw))["hardware.fallen-off-bus"] == "fail"
+
+
+def test_kepler_needs_the_legacy_branch_and_fermi_none(profile_host):
+    """Row 2: Kepler → R470; Fermi → no driver; Kepler + Ada → no single branch."""
+    from backends.gpu_catalog import lookup
+
+    facts = homelab(profile_host)
+    base = facts.hardware.nvidia_gpus[0]
+
+    def with_ids(*ids):
+        gpus = tuple(replace(base, device_id=i, model=lookup(i), address=f"0000:0{n}:00.0") for n, i in enumerate(ids))
+        return diagnose(replace(facts, hardware=replace(facts.hardware, nvidia_gpus=gpus)))
+
+    def support(report):
+        return next(f for r in report.layers for f in r.findings if f.id == "hardware.driver-support")
+
+    kepler = support(with_ids("1024"))  # Tesla K40c (GK180GL)
+    assert kepler.status.value == "warn" and "R470" in kepler.message
+    fermi = support(with_ids("06d1"))  # Tesla C2050 / C2070 (GF100GL)
+    assert fermi.status.value == "fail" and "Fermi" in fermi.message
+    mixed = support(with_ids("1024", "2684"))  # K40c + RTX 4090 (AD102)
+    assert mixed.status.value == "fail"
+
+
+def test_unknown_new_nvidia_device_is_not_guessed(profile_host):
+    facts = homelab(profile_host)
+    gpu = replace(facts.hardware.nvidia_gpus[0], device_id="ffff", name=None, model=None)
+    report = diagnose(replace(facts, hardware=replace(facts.hardware, nvidia_gpus=(gpu,))))
+    f = next(f for r in report.layers for f in r.findings if f.id == "hardware.unknown-gpu")
+    assert f.status.value == "warn" and "10de:ffff" in f.message

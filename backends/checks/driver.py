@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ..driver_outputs import API_MISMATCH, KEY_REJECTED, RM_INIT_ADAPTER
 from ..facts import DriverFacts, HardwareFacts
 from ..findings import Finding, Layer, Status
 from ..gpu_records import cuda_version_text
-from .hardware import bar1_fault_lines
+from .hardware import bar_faults, once
 
 L = Layer.DRIVER
 
@@ -38,15 +39,78 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
                 ("/usr/bin/nvidia-uninstall exists",),
             )
         )
-    out += _module_and_nvml(f, blocked_by_bar1=bool(bar1_fault_lines(hw)))
+    out += _module_and_nvml(f, hw, blocked_by_bar1=bool(bar_faults(hw)))
+    out += _secure_boot(f, hw)
+    out += _dkms_build(f, hw)
+    out += _blackwell_flavour(f, hw)
     out += _protection(f)
     return out
+
+
+def _secure_boot(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
+    """Row 4: Secure Boot rejects a module signed with a MOK that was never enrolled."""
+    rejected = once(hw.faults(KEY_REJECTED))
+    if "nvidia" in f.loaded_modules or not hw.secure_boot or not (rejected or f.mok_enrolled is False):
+        return []
+    mok = f.mok_path or "/var/lib/shim-signed/mok/MOK.der"
+    return [
+        Finding(
+            "driver.secure-boot-key",
+            L,
+            Status.FAIL,
+            "Secure Boot refuses the nvidia module: it is signed with a machine-owner key (MOK) the firmware does not trust yet.",
+            f"mokutil --import {mok} (choose a one-time password), reboot, and in the blue MOK manager pick "
+            "'Enroll MOK' and type it — or use the distribution's pre-signed module packages.",
+            tuple(x.line for x in rejected[:2]) or (f"mokutil --test-key {mok}: not enrolled",),
+        )
+    ]
+
+
+def _dkms_build(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
+    """Row 6: after a kernel update DKMS could not build the module (no headers for the running kernel)."""
+    uses_dkms = any("dkms" in p.name for p in f.packages)
+    if "nvidia" in f.loaded_modules or not uses_dkms or not hw.kernel:
+        return []
+    built = f.dkms is not None and any(
+        m.module.startswith("nvidia") and m.kernel == hw.kernel and m.installed for m in f.dkms
+    )
+    if built or f.headers_present is not False:
+        return []
+    return [
+        Finding(
+            "driver.dkms-build",
+            L,
+            Status.FAIL,
+            f"DKMS has no nvidia module for the running kernel {hw.kernel}: its headers are not installed.",
+            f"Install linux-headers-{hw.kernel} and run dkms autoinstall (on Ubuntu prefer the precompiled "
+            "linux-modules-nvidia-* packages, which need no DKMS), then reboot or modprobe nvidia.",
+            (f"/lib/modules/{hw.kernel}/build is missing",),
+        )
+    ]
+
+
+def _blackwell_flavour(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
+    """Row 7: Blackwell needs the open kernel modules; the proprietary flavour fails RmInitAdapter."""
+    blackwell = [d for d in hw.nvidia_gpus if d.model and d.model.architecture == "Blackwell"]
+    if not blackwell or f.module_flavour != "proprietary":
+        return []
+    return [
+        Finding(
+            "driver.blackwell-open",
+            L,
+            Status.FAIL,
+            "Blackwell GPUs need NVIDIA's open kernel modules, but the proprietary flavour is installed.",
+            "Install the -open packages of the same branch (e.g. nvidia-driver-570-open), remove the proprietary "
+            "kernel module package, reboot.",
+            tuple(x.line for x in once(hw.faults(RM_INIT_ADAPTER))[:2]),
+        )
+    ]
 
 
 BAR1_FIRST = "Fix the BAR1 fault first (see hardware.bar1): the driver cannot initialise the GPU until then."
 
 
-def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
+def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocked_by_bar1: bool) -> list[Finding]:
     out = []
     loaded = "nvidia" in f.loaded_modules
     installed = sorted(
@@ -78,19 +142,32 @@ def _module_and_nvml(f: DriverFacts, *, blocked_by_bar1: bool) -> list[Finding]:
             )
         )
     nvml = f.nvml
-    mismatch = nvml.init_error == "LibRmVersionMismatch" or (
-        f.kernel_module_version and nvml.driver_version and f.kernel_module_version != nvml.driver_version
+    api = once(hw.faults(API_MISMATCH))
+    mismatch = (
+        nvml.init_error == "LibRmVersionMismatch"
+        or bool(api)
+        or (f.kernel_module_version and nvml.driver_version and f.kernel_module_version != nvml.driver_version)
     )
     if mismatch:
+        client = (
+            (api[0].get("client_version") if api else None)
+            or nvml.driver_version
+            or (installed[-1] if installed else None)
+        )
         out.append(
             Finding(
                 "driver.version-mismatch",
                 L,
                 Status.FAIL,
                 f"Driver/library version mismatch: the loaded kernel module is {f.kernel_module_version or 'older'}, "
-                f"the user-space libraries are {nvml.driver_version or (installed[-1] if installed else 'newer')}.",
-                "Reboot to load the matching module; then hold the driver packages so upgrades cannot split them again.",
-                ("/proc/driver/nvidia/version", "NVML: " + (nvml.init_error or "version differs")),
+                f"the user-space libraries are {client or 'newer'}.",
+                "Reboot to load the matching module (if it still differs after the reboot, reinstall the driver "
+                "packages); then hold them so upgrades cannot split them again.",
+                (
+                    "/proc/driver/nvidia/version",
+                    "NVML: " + (nvml.init_error or "version differs"),
+                    *(a.line for a in api[:1]),
+                ),
             )
         )
     elif nvml.init_error:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
+from ..driver_outputs import BAR_INVALID, FALLEN_OFF_BUS, UNSUPPORTED_GPU, KernelFault
 from ..facts import HardwareFacts, PciDevice
 from ..findings import Finding, Layer, Status
 from ..gpu_catalog import ARCHITECTURES, PRE_KEPLER, recommend_branch
@@ -25,7 +25,6 @@ SUPPORTED_OS = {
     "sles": ("15",),
 }
 SUPPORTED_ARCH = ("x86_64", "aarch64")
-BAR1_MARKERS = ("BAR1 is 0M", "PCI I/O region assigned to your NVIDIA device is invalid")
 
 
 def gpu_label(dev: PciDevice) -> str:
@@ -91,13 +90,16 @@ def _support(f: HardwareFacts) -> list[Finding]:
     return [Finding("hardware.driver-support", L, Status.OK, f"Current drivers support {archs}.")]
 
 
-def bar1_fault_lines(f: HardwareFacts) -> list[str]:
-    """The kernel's BAR1 complaints, each message once (it repeats per probe attempt)."""
-    seen: dict[str, str] = {}
-    for line in f.kernel_log:
-        if any(m in line for m in BAR1_MARKERS):
-            seen.setdefault(re.sub(r"^\[[^\]]*\]\s*", "", line), line)
+def once(faults: tuple[KernelFault, ...]) -> list[KernelFault]:
+    """Each message once: the driver repeats it on every probe attempt."""
+    seen: dict[tuple, KernelFault] = {}
+    for fault in faults:
+        seen.setdefault((fault.kind, fault.fields), fault)
     return list(seen.values())
+
+
+def bar_faults(f: HardwareFacts) -> list[KernelFault]:
+    return once(f.faults(BAR_INVALID))
 
 
 def check_hardware(f: HardwareFacts) -> list[Finding]:
@@ -173,21 +175,58 @@ def _firmware(f: HardwareFacts) -> list[Finding]:
                 ("mokutil --sb-state: SecureBoot enabled",),
             )
         )
-    bar1 = bar1_fault_lines(f)
-    if bar1:
+    bars = bar_faults(f)
+    if bars:
         in_vm = f.virtualization not in (None, "none")
+        which = bars[0].get("bar") or "BAR"
         out.append(
             Finding(
                 "hardware.bar1",
                 L,
                 Status.FAIL,
-                "The GPU's BAR1 memory window got no address space"
+                f"The GPU's {which} memory window got no usable address space"
                 + (f" in this {f.virtualization} VM" if in_vm else "")
                 + ", so the driver cannot initialise it.",
                 "On the VM host: add kernel parameter pci=realloc and enable 64-bit MMIO / Above 4G decoding, then reboot."
                 if in_vm
                 else "Enable 'Above 4G decoding' in the firmware, or boot with pci=realloc.",
-                tuple(bar1[:3]),
+                tuple(
+                    f"{b.line} {b.get('bar')} is {b.get('size')} @ {b.get('address')} (PCI:{b.get('pci')})"
+                    if b.get("size")
+                    else b.line
+                    for b in bars[:3]
+                ),
+            )
+        )
+    out += _kernel_faults(f)
+    return out
+
+
+def _kernel_faults(f: HardwareFacts) -> list[Finding]:
+    """Kernel log lines that name a hardware-side fault (the driver's own faults are the driver layer's)."""
+    out = []
+    fallen = once(f.faults(FALLEN_OFF_BUS))
+    if fallen:
+        out.append(
+            Finding(
+                "hardware.fallen-off-bus",
+                L,
+                Status.FAIL,
+                "A GPU fell off the PCIe bus (Xid 79): it stopped answering the host.",
+                "Check power cables and PSU headroom, cooling and the slot/riser; reseat the card; a reboot brings it back.",
+                tuple(x.line for x in fallen[:3]),
+            )
+        )
+    unsupported = once(f.faults(UNSUPPORTED_GPU))
+    if unsupported:
+        out.append(
+            Finding(
+                "hardware.unsupported-by-driver",
+                L,
+                Status.FAIL,
+                "The installed NVIDIA driver says it does not support this GPU.",
+                "Install a driver branch that supports it (see hardware.driver-support); legacy cards need a legacy branch.",
+                tuple(x.line for x in unsupported[:3]),
             )
         )
     return out

@@ -21,7 +21,7 @@ def probe_all(host: Host, *, stop_without_gpu: bool = True) -> MachineFacts:
     packages = query_packages(host)
     return MachineFacts(
         hardware,
-        driver=probe_driver(host, packages),
+        driver=probe_driver(host, packages, hardware),
         toolkit=probe_toolkit(host, packages),
         runtime=probe_runtime(host),
         k8s=probe_k8s(host),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..facts import DriverFacts, Package
+from ..driver_outputs import parse_dkms_status, parse_mokutil_test_key
+from ..facts import DriverFacts, HardwareFacts, Package
 from ..host import Host
 from ..nvml import read_nvml
 from ..parsers import parse_proc_driver_version, parse_proc_modules
@@ -12,7 +13,27 @@ MODULES_OF_INTEREST = ("nvidia", "nvidia_uvm", "nvidia_drm", "nvidia_modeset", "
 DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/nvidia-uvm")
 
 
-def probe_driver(host: Host, packages: tuple[Package, ...]) -> DriverFacts:
+# Where DKMS keeps the key it signs modules with: Ubuntu (shim-signed) and Debian 12+ (dkms itself).
+MOK_CERTIFICATES = ("/var/lib/shim-signed/mok/MOK.der", "/var/lib/dkms/mok.pub")
+
+
+def module_flavour(version_text: str | None, packages: tuple[Package, ...]) -> str | None:
+    """open / proprietary: the loaded module says so; else the installed kernel-module packages."""
+    if version_text:
+        return "open" if "Open Kernel Module" in version_text else "proprietary"
+    kernel_packages = [
+        p.name
+        for p in packages
+        if p.name.startswith(
+            ("nvidia-dkms-", "linux-modules-nvidia-", "nvidia-kernel-", "nvidia-open", "nvidia-driver-")
+        )
+    ]
+    if not kernel_packages:
+        return None
+    return "open" if any("open" in name for name in kernel_packages) else "proprietary"
+
+
+def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFacts) -> DriverFacts:
     modules = parse_proc_modules(host.read_text("/proc/modules") or "")
     version_text = host.read_text("/proc/driver/nvidia/version")
 
@@ -26,6 +47,13 @@ def probe_driver(host: Host, packages: tuple[Package, ...]) -> DriverFacts:
     if host.which("apt-mark"):
         held = tuple(host.run(["apt-mark", "showhold"]).stdout.split())
 
+    dkms = parse_dkms_status(host.run(["dkms", "status"]).stdout) if host.which("dkms") else None
+    headers = host.exists(f"/lib/modules/{hardware.kernel}/build") if hardware.kernel else None
+    mok_path = next((p for p in MOK_CERTIFICATES if host.exists(p)), None)
+    mok_enrolled = None
+    if hardware.secure_boot and mok_path and host.which("mokutil"):
+        mok_enrolled = parse_mokutil_test_key(host.run(["mokutil", "--test-key", mok_path]).stdout)
+    driver_packages = tuple(p for p in packages if is_driver_package(p.name))
     nvml = read_nvml(host.nvml(), with_processes=False)
     return DriverFacts(
         loaded_modules=tuple(m for m in MODULES_OF_INTEREST if m in modules),
@@ -34,7 +62,12 @@ def probe_driver(host: Host, packages: tuple[Package, ...]) -> DriverFacts:
         nvml=nvml,
         nvidia_smi_rc=smi_rc,
         nvidia_smi_output=smi_out,
-        packages=tuple(p for p in packages if is_driver_package(p.name)),
+        packages=driver_packages,
         held_packages=held,
         run_installer=host.exists("/usr/bin/nvidia-uninstall"),
+        module_flavour=module_flavour(version_text, driver_packages),
+        dkms=dkms,
+        headers_present=headers,
+        mok_enrolled=mok_enrolled,
+        mok_path=mok_path,
     )

@@ -6,6 +6,7 @@ import posixpath
 import re
 from dataclasses import replace
 
+from ..driver_outputs import classify_kernel_log, parse_secure_boot_efivar
 from ..facts import HardwareFacts, PciDevice
 from ..gpu_catalog import COMPUTE_CAPABILITY, GpuModel, architecture_of, base_chip, lookup, split_device_name
 from ..host import Host
@@ -13,6 +14,7 @@ from ..parsers import parse_lspci_nn, parse_mokutil_sb_state, parse_os_release
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 DISPLAY_CLASS_PREFIX = "0x03"
+SECURE_BOOT_EFIVAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 PCI_IDS_FILES = ("/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids")
 KERNEL_LOG_PATTERN = re.compile(r"NVRM|nvidia|nouveau|nova_core", re.IGNORECASE)
 
@@ -84,6 +86,9 @@ def probe_hardware(host: Host) -> HardwareFacts:
         if host.which("mokutil"):
             sb = host.run(["mokutil", "--sb-state"])
             secure_boot = parse_mokutil_sb_state(sb.stdout + sb.stderr)
+        else:  # efivarfs: 4 attribute bytes + the value, all below 0x80 so text survives the read
+            raw = host.read_text(SECURE_BOOT_EFIVAR)
+            secure_boot = parse_secure_boot_efivar(raw.encode("latin-1", "replace")) if raw is not None else None
         if host.which("systemd-detect-virt"):
             detected = host.run(["systemd-detect-virt"])
             virt = detected.stdout.strip() or None
@@ -98,4 +103,5 @@ def probe_hardware(host: Host) -> HardwareFacts:
         secure_boot=secure_boot,
         virtualization=virt,
         kernel_log=kernel_log,
+        kernel_faults=classify_kernel_log(kernel_log),
     )
