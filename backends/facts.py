@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .driver_outputs import DkmsModule, KernelFault
+from .driver_outputs import DkmsModule, KernelFault, UbuntuDriversDevice
 from .gpu_catalog import GpuModel
 from .gpu_records import NvmlRecord
 
@@ -17,6 +17,7 @@ class OsInfo:
     version_id: str
     pretty_name: str
     id_like: tuple[str, ...] = ()
+    codename: str = ""  # VERSION_CODENAME: jammy, bookworm
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class DriverFacts:
     headers_present: bool | None = None  # /lib/modules/<running kernel>/build exists
     mok_enrolled: bool | None = None  # the DKMS signing key (MOK) is enrolled; None: no MOK or unknown
     mok_path: str | None = None
+    ubuntu_drivers: tuple[UbuntuDriversDevice, ...] | None = None  # `ubuntu-drivers devices` (Ubuntu, no driver yet)
+    apt_sources: tuple[tuple[str, str], ...] = ()  # (path, text) of apt's source files, for the planner
+    unattended_blacklist: str | None = None  # gpuwiz's unattended-upgrades blacklist file, if written
 
 
 @dataclass(frozen=True)

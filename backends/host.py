@@ -204,6 +204,7 @@ class RealHost:
                 _timeout=timeout,
                 _in=input,
                 _new_session=True,  # never share the TUI's terminal: a prompt must not land on it
+                _tty_out=False,  # sh's default pty would start pagers (journalctl) and colour/progress output
                 _bg_exc=False,
                 _return_cmd=True,
                 _env=self._env,

@@ -25,6 +25,7 @@ def parse_os_release(text: str) -> OsInfo:
         version_id=values.get("VERSION_ID", ""),
         pretty_name=values.get("PRETTY_NAME", values.get("NAME", "Linux")),
         id_like=tuple(values.get("ID_LIKE", "").split()),
+        codename=values.get("VERSION_CODENAME") or values.get("UBUNTU_CODENAME", ""),
     )
 
 

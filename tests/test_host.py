@@ -140,3 +140,8 @@ def test_terminate_running_stops_a_command_in_another_thread(host):
 
 def test_commands_run_in_the_c_locale(host):
     assert host.run(["sh", "-c", "echo $LC_ALL"]).stdout == "C\n"
+
+
+def test_commands_do_not_get_a_terminal(host):
+    """A pty on stdout makes journalctl start a pager and apt draw progress bars into the output."""
+    assert host.run(["sh", "-c", "test -t 1 && echo tty || echo pipe"]).stdout == "pipe\n"

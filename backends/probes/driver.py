@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..driver_outputs import parse_dkms_status, parse_mokutil_test_key
+from ..apt import UNATTENDED_UPGRADES_PATH, read_source_files
+from ..driver_outputs import parse_dkms_status, parse_mokutil_test_key, parse_ubuntu_drivers_devices
 from ..facts import DriverFacts, HardwareFacts, Package
 from ..host import Host
 from ..nvml import read_nvml
@@ -54,6 +55,12 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
     if hardware.secure_boot and mok_path and host.which("mokutil"):
         mok_enrolled = parse_mokutil_test_key(host.run(["mokutil", "--test-key", mok_path]).stdout)
     driver_packages = tuple(p for p in packages if is_driver_package(p.name))
+    ubuntu_drivers = None
+    if hardware.os and hardware.os.id == "ubuntu" and "nvidia" not in modules and host.which("ubuntu-drivers"):
+        # Ubuntu's own recommendation for these cards (slow: asked only while no driver is loaded)
+        found = host.run(["ubuntu-drivers", "devices"], timeout=60)
+        ubuntu_drivers = parse_ubuntu_drivers_devices(found.stdout) if found.ok else None
+    apt_sources = tuple(read_source_files(host).items()) if host.which("apt-get") else ()
     nvml = read_nvml(host.nvml(), with_processes=False)
     return DriverFacts(
         loaded_modules=tuple(m for m in MODULES_OF_INTEREST if m in modules),
@@ -70,4 +77,7 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         headers_present=headers,
         mok_enrolled=mok_enrolled,
         mok_path=mok_path,
+        ubuntu_drivers=ubuntu_drivers,
+        apt_sources=apt_sources,
+        unattended_blacklist=host.read_text(UNATTENDED_UPGRADES_PATH),
     )

@@ -46,7 +46,8 @@ def _diff(text: str) -> Text:
 
 
 def _step(n: int, step: Step) -> Text:
-    text = Text(f"{n}. {step.title}", style="bold")
+    text = Text()
+    text.append(f"{n}. {step.title}", style="bold")
     if step.needs_root:
         text.append(" (root)", style="dim")
     if step.why:

@@ -1,0 +1,150 @@
+"""The driver layer's planner for Debian and Ubuntu (apt): what to install and how to protect it.
+
+Ubuntu: the driver `ubuntu-drivers` recommends for these cards (else the newest branch that supports
+them all), installed with `ubuntu-drivers install`, which prefers the precompiled, Canonical-signed
+`linux-modules-nvidia-*` packages (no DKMS, nothing to enrol under Secure Boot). Debian: the non-free
+`nvidia-driver` (DKMS) after enabling the components it lives in. Both: nouveau blacklisted, the
+packages held and kept out of unattended-upgrades, then a reboot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any, Mapping
+
+from . import apt
+from .doctor import DoctorReport
+from .facts import DriverFacts, HardwareFacts
+from .findings import Layer, Status
+from .gpu_catalog import recommend_branch
+from .plan import FileEdit, Step
+
+NOUVEAU_BLACKLIST = "/etc/modprobe.d/gpuwiz-blacklist-nouveau.conf"
+NOUVEAU_BLACKLIST_TEXT = (
+    "# Written by gpuwiz: keep the open-source nouveau (and nova_core) drivers off the NVIDIA GPU\n"
+    "# so the NVIDIA module can bind to it. Delete this file (and update the initramfs) to undo.\n"
+    "blacklist nouveau\n"
+    "options nouveau modeset=0\n"
+    "blacklist nova_core\n"
+)
+# What `apt-mark hold` covers after an install: the packages that must move together.
+HOLD_PATTERN = re.compile(r"^(nvidia-|libnvidia-|linux-modules-nvidia-|xserver-xorg-video-nvidia|libxnvctrl)")
+
+
+def ubuntu_driver_package(driver: DriverFacts, hardware: HardwareFacts) -> tuple[str, str]:
+    """(package, why): ubuntu-drivers' recommendation, else the newest branch that drives every card."""
+    for device in driver.ubuntu_drivers or ():
+        if device.recommended:
+            return device.recommended.package, "Ubuntu's own recommendation for this card (ubuntu-drivers devices)."
+    archs = [d.model.architecture for d in hardware.nvidia_gpus if d.model]
+    offered = [
+        d.package for dev in driver.ubuntu_drivers or () for d in dev.drivers if d.package.startswith("nvidia-driver-")
+    ]
+    choice = recommend_branch(archs, offered or None)
+    if choice is None:
+        raise LookupError("no driver branch supports every GPU here")
+    suffix = "-open" if choice.open_modules in ("required", "recommended") else ""
+    return f"nvidia-driver-{choice.branch}{suffix}", choice.reason
+
+
+def _nouveau_steps(driver: DriverFacts, hardware: HardwareFacts) -> list[Step]:
+    if not (
+        {"nouveau", "nova_core"} & set(driver.loaded_modules)
+        or any(d.driver in ("nouveau", "nova_core") for d in hardware.nvidia_gpus)
+    ):
+        return []
+    return [
+        Step(
+            "driver.blacklist-nouveau",
+            "Blacklist nouveau and nova_core",
+            Layer.DRIVER,
+            edit=FileEdit(NOUVEAU_BLACKLIST, NOUVEAU_BLACKLIST_TEXT),
+            verifies=("driver.nouveau",),
+            why="nouveau owns the GPU now; the NVIDIA module can only bind once it no longer loads at boot.",
+        ),
+        Step(
+            "driver.update-initramfs",
+            "Rebuild the initramfs without nouveau",
+            Layer.DRIVER,
+            argv=("update-initramfs", "-u"),
+            why="nouveau is loaded from the initramfs early in boot; the blacklist must be in there too.",
+        ),
+    ]
+
+
+def _protect_steps(packages: list[str], existing_blacklist: str | None) -> list[Step]:
+    steps = [apt.hold_step(packages)] if packages else []
+    steps.append(apt.unattended_upgrades_step(apt.unattended_upgrades_blacklist_edit(existing_blacklist)))
+    return steps
+
+
+class AptDriverPlanner:
+    """Registered as `planner:driver-apt` (entry-point group gpuwiz.backends)."""
+
+    layer = Layer.DRIVER
+    name = "driver-apt"
+
+    def plan(self, report: DoctorReport, choices: Mapping[str, Any]) -> list[Step]:
+        facts = report.facts
+        hw, driver = facts.hardware, facts.driver
+        if driver is None or hw.os is None or hw.os.id not in ("ubuntu", "debian") or not hw.nvidia_gpus:
+            return []
+        ids = {f.id: f.status for f in report.layer(Layer.DRIVER).findings}
+        if ids.get("driver.module") is Status.OK and ids.get("driver.nvml") is Status.OK:
+            held = [
+                p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages
+            ]
+            return _protect_steps(held, driver.unattended_blacklist) if "driver.not-held" in ids else []
+        if driver.packages or driver.run_installer:
+            return []  # installed but broken: the findings say what to fix (reboot, headers, MOK, …)
+        if hw.os.id == "ubuntu":
+            steps = self._ubuntu(driver, hw)
+        else:
+            steps = self._debian(driver, hw)
+        if not steps:
+            return []
+        steps[-1] = replace(steps[-1], reboot=True)  # the new module loads at the next boot
+        return steps
+
+    def _ubuntu(self, driver: DriverFacts, hw: HardwareFacts) -> list[Step]:
+        package, why = ubuntu_driver_package(driver, hw)
+        branch = package.removeprefix("nvidia-driver-")
+        steps = _nouveau_steps(driver, hw)
+        steps.append(apt.update_step())
+        steps.append(
+            Step(
+                "driver.install",
+                f"Install the NVIDIA driver {package}",
+                Layer.DRIVER,
+                argv=("ubuntu-drivers", "install", f"nvidia:{branch}"),
+                skip_if=apt.installed_check([package]),
+                verifies=("driver.module", "driver.nvml"),
+                why=why + " ubuntu-drivers picks the precompiled, signed kernel modules when Ubuntu has them.",
+            )
+        )
+        steps += _protect_steps([package], driver.unattended_blacklist)
+        return steps
+
+    def _debian(self, driver: DriverFacts, hw: HardwareFacts) -> list[Step]:
+        steps = _nouveau_steps(driver, hw)
+        sources = apt.parse_sources(dict(driver.apt_sources))
+        edit = apt.nonfree_sources_edit(
+            sources, hw.os.codename, dict(driver.apt_sources).get(apt.NONFREE_SOURCES_PATH), distro="debian"
+        )
+        if edit:
+            steps.append(apt.nonfree_sources_step(edit))
+        steps.append(apt.update_step())
+        steps.append(
+            apt.install_step(
+                ["nvidia-driver", "firmware-misc-nonfree"],
+                step_id="driver.install",
+                title="Install Debian's NVIDIA driver (nvidia-driver, built by DKMS)",
+                why="Debian's packaged driver for this release; DKMS builds the module for each installed kernel.",
+            )
+        )
+        steps += _protect_steps(["nvidia-driver", "nvidia-kernel-dkms"], driver.unattended_blacklist)
+        return steps
+
+
+PLANNER = AptDriverPlanner()

@@ -1,0 +1,80 @@
+"""The apt driver planner: what `gpuwiz plan` proposes for the driver layer on real machines."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+from backends.doctor import diagnose, run_doctor
+from backends.facts import OsInfo
+from backends.plan import render_sh
+from backends.planners import build_plan, load_backends
+from backends.probes import probe_all
+
+DATA = Path(__file__).parent / "data" / "apt"
+
+
+def ids(plan):
+    return [s.id for s in plan.steps]
+
+
+def test_the_planner_is_registered():
+    assert any(p.name == "driver-apt" for p in load_backends("planner"))
+
+
+def test_fresh_ubuntu_workstation(profile_host):
+    plan = build_plan(run_doctor(profile_host("fresh-rtx3060")), {})
+    assert ids(plan) == [
+        "driver.blacklist-nouveau",
+        "driver.update-initramfs",
+        "driver.apt-update",
+        "driver.install",
+        "driver.hold-packages",
+        "driver.unattended-upgrades",
+    ]
+    install = plan.steps[3]
+    assert install.argv == ("ubuntu-drivers", "install", "nvidia:535")  # ubuntu-drivers' recommendation
+    assert install.skip_if is not None
+    assert plan.needs_reboot and plan.steps[-1].reboot
+    script = render_sh(plan)
+    assert subprocess.run(["bash", "-n", "-c", script]).returncode == 0
+
+
+def test_healthy_or_broken_driver_gets_no_install(profile_host):
+    for name in ("homelab-ready", "dgx-h100x8", "vm-bar1"):
+        plan = build_plan(run_doctor(profile_host(name)), {})
+        assert "driver.install" not in ids(plan), name
+
+
+def test_unheld_working_driver_gets_protected(profile_host):
+    plan = build_plan(run_doctor(profile_host("laptop-mx150")), {})
+    assert ids(plan) == ["driver.hold-packages", "driver.unattended-upgrades"]
+    assert "nvidia-driver-515" in plan.steps[0].argv
+    assert not plan.needs_reboot
+
+
+def test_debian_bookworm_enables_nonfree_then_installs(profile_host):
+    """The same workstation on Debian 12 with only `main` in its real deb822 sources."""
+    facts = probe_all(profile_host("fresh-rtx3060"))
+    sources = (("/etc/apt/sources.list.d/debian.sources", (DATA / "debian.sources").read_text()),)
+    hw = replace(facts.hardware, os=OsInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", (), "bookworm"))
+    driver = replace(facts.driver, ubuntu_drivers=None, apt_sources=sources)
+    plan = build_plan(diagnose(replace(facts, hardware=hw, driver=driver)), {})
+    assert ids(plan)[:5] == [
+        "driver.blacklist-nouveau",
+        "driver.update-initramfs",
+        "driver.apt-sources",
+        "driver.apt-update",
+        "driver.install",
+    ]
+    edit = plan.steps[2].edit
+    assert "non-free" in edit.new_text and "contrib" in edit.new_text
+    assert plan.steps[4].argv[-2:] == ("nvidia-driver", "firmware-misc-nonfree")
+
+
+def test_without_ubuntu_drivers_the_catalogue_picks_the_branch(profile_host):
+    facts = probe_all(profile_host("fresh-rtx3060"))
+    plan = build_plan(diagnose(replace(facts, driver=replace(facts.driver, ubuntu_drivers=None))), {})
+    install = next(s for s in plan.steps if s.id == "driver.install")
+    assert install.argv[:2] == ("ubuntu-drivers", "install") and install.argv[2].endswith("-open")
