@@ -18,13 +18,22 @@ async def probed(pilot) -> None:
     await pilot.pause()
 
 
-@pytest.mark.parametrize("profile", ["no-gpu", "fresh-rtx3060", "homelab-ready", "vm-bar1"])
-def test_shell_hardware(snap_compare, profile):
-    assert snap_compare(make_app(profile), terminal_size=(80, 24), run_before=probed)
+# The hardware (1) and driver (2) screens on the machines issue 3 names, plus the all-green node.
+@pytest.mark.parametrize("layer", ["1", "2"])
+@pytest.mark.parametrize("profile", ["fresh-rtx3060", "vm-bar1", "dgx-h100x8", "no-gpu", "homelab-ready"])
+def test_layer_screen(snap_compare, profile, layer):
+    assert snap_compare(make_app(profile), terminal_size=(80, 24), press=[layer], run_before=probed)
 
 
-def test_shell_driver_layer_fresh(snap_compare):
-    assert snap_compare(make_app("fresh-rtx3060"), terminal_size=(80, 24), press=["2"], run_before=probed)
+def test_driver_plan_preview_fresh(snap_compare):
+    """The driver screen scrolled to its plan: the steps that would run, with the diff."""
+
+    async def to_plan(pilot) -> None:
+        await probed(pilot)
+        await pilot.press("2", "tab", "pagedown")
+        await pilot.pause()
+
+    assert snap_compare(make_app("fresh-rtx3060"), terminal_size=(80, 24), run_before=to_plan)
 
 
 def test_shell_runtime_layer_dgx(snap_compare):
