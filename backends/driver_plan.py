@@ -135,15 +135,20 @@ class AptDriverPlanner:
         if edit:
             steps.append(apt.nonfree_sources_step(edit))
         steps.append(apt.update_step())
+        detected = driver.nvidia_detect.packages if driver.nvidia_detect else ()
+        package = detected[0] if len(detected) == 1 else "nvidia-driver"
+        why = (
+            "nvidia-detect's recommendation for this card" if detected else "Debian's packaged driver for this release"
+        ) + "; DKMS builds the module for each installed kernel."
         steps.append(
             apt.install_step(
-                ["nvidia-driver", "firmware-misc-nonfree"],
+                [package, "firmware-misc-nonfree"],
                 step_id="driver.install",
-                title="Install Debian's NVIDIA driver (nvidia-driver, built by DKMS)",
-                why="Debian's packaged driver for this release; DKMS builds the module for each installed kernel.",
+                title=f"Install Debian's NVIDIA driver ({package}, built by DKMS)",
+                why=why,
             )
         )
-        steps += _protect_steps(["nvidia-driver", "nvidia-kernel-dkms"], driver.unattended_blacklist)
+        steps += _protect_steps([package], driver.unattended_blacklist)
         return steps
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .driver_outputs import DkmsModule, KernelFault, UbuntuDriversDevice
+from .driver_outputs import DkmsModule, KernelFault, NvidiaDetectResult, UbuntuDriversDevice
 from .gpu_catalog import GpuModel
 from .gpu_records import NvmlRecord
 
@@ -83,6 +83,7 @@ class DriverFacts:
     mok_enrolled: bool | None = None  # the DKMS signing key (MOK) is enrolled; None: no MOK or unknown
     mok_path: str | None = None
     ubuntu_drivers: tuple[UbuntuDriversDevice, ...] | None = None  # `ubuntu-drivers devices` (Ubuntu, no driver yet)
+    nvidia_detect: NvidiaDetectResult | None = None  # Debian's `nvidia-detect` (no driver yet)
     apt_sources: tuple[tuple[str, str], ...] = ()  # (path, text) of apt's source files, for the planner
     unattended_blacklist: str | None = None  # gpuwiz's unattended-upgrades blacklist file, if written
 

@@ -78,3 +78,24 @@ def test_without_ubuntu_drivers_the_catalogue_picks_the_branch(profile_host):
     plan = build_plan(diagnose(replace(facts, driver=replace(facts.driver, ubuntu_drivers=None))), {})
     install = next(s for s in plan.steps if s.id == "driver.install")
     assert install.argv[:2] == ("ubuntu-drivers", "install") and install.argv[2].endswith("-open")
+
+
+def test_debian_follows_nvidia_detect(profile_host):
+    """A Kepler Tesla on bookworm: nvidia-detect names the Tesla 470 package (text built from its message
+    templates; no real capture of this case was found)."""
+    from backends.driver_outputs import parse_nvidia_detect
+
+    facts = probe_all(profile_host("fresh-rtx3060"))
+    detect = parse_nvidia_detect(
+        "Detected NVIDIA GPUs:\n"
+        "2f:00.0 3D controller [0302]: NVIDIA Corporation GK180GL [Tesla K40c] [10de:1024] (rev a1)\n\n"
+        "Checking card:  NVIDIA Corporation GK180GL [Tesla K40c] (rev a1)\n"
+        "Your card is only supported by the Tesla 470 drivers series.\n"
+        "It is recommended to install the\n    nvidia-tesla-470-driver\npackage.\n"
+    )
+    sources = (("/etc/apt/sources.list.d/debian.sources", (DATA / "debian.sources").read_text()),)
+    hw = replace(facts.hardware, os=OsInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", (), "bookworm"))
+    driver = replace(facts.driver, ubuntu_drivers=None, nvidia_detect=detect, apt_sources=sources)
+    plan = build_plan(diagnose(replace(facts, hardware=hw, driver=driver)), {})
+    install = next(s for s in plan.steps if s.id == "driver.install")
+    assert "nvidia-tesla-470-driver" in install.argv

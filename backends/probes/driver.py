@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from ..apt import UNATTENDED_UPGRADES_PATH, read_source_files
-from ..driver_outputs import parse_dkms_status, parse_mokutil_test_key, parse_ubuntu_drivers_devices
+from ..driver_outputs import (
+    parse_dkms_status,
+    parse_mokutil_test_key,
+    parse_nvidia_detect,
+    parse_ubuntu_drivers_devices,
+)
 from ..facts import DriverFacts, HardwareFacts, Package
 from ..host import Host
 from ..nvml import read_nvml
@@ -60,6 +65,9 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         # Ubuntu's own recommendation for these cards (slow: asked only while no driver is loaded)
         found = host.run(["ubuntu-drivers", "devices"], timeout=60)
         ubuntu_drivers = parse_ubuntu_drivers_devices(found.stdout) if found.ok else None
+    nvidia_detect = None
+    if hardware.os and hardware.os.id == "debian" and "nvidia" not in modules and host.which("nvidia-detect"):
+        nvidia_detect = parse_nvidia_detect(host.run(["nvidia-detect"], timeout=60).stdout)
     apt_sources = tuple(read_source_files(host).items()) if host.which("apt-get") else ()
     nvml = read_nvml(host.nvml(), with_processes=False)
     return DriverFacts(
@@ -78,6 +86,7 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         mok_enrolled=mok_enrolled,
         mok_path=mok_path,
         ubuntu_drivers=ubuntu_drivers,
+        nvidia_detect=nvidia_detect,
         apt_sources=apt_sources,
         unattended_blacklist=host.read_text(UNATTENDED_UPGRADES_PATH),
     )
