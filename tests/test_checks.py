@@ -190,3 +190,13 @@ def test_unknown_new_nvidia_device_is_not_guessed(profile_host):
     report = diagnose(replace(facts, hardware=replace(facts.hardware, nvidia_gpus=(gpu,))))
     f = next(f for r in report.layers for f in r.findings if f.id == "hardware.unknown-gpu")
     assert f.status.value == "warn" and "10de:ffff" in f.message
+
+
+def test_gpu_already_bound_to_novacore(profile_host):
+    """Row 3 on new kernels (beclab/Olares#3963): nova_core took the GPU before nvidia could."""
+    facts = homelab(profile_host)
+    line = "[  201.910514] NVRM: GPU 0000:01:00.0 is already bound to NovaCore."
+    hw = replace(facts.hardware, kernel_faults=(_fault("already-bound", line, pci="0000:01:00.0", driver="NovaCore"),))
+    report = diagnose(replace(facts, hardware=hw, driver=_no_module(facts)))
+    f = next(f for r in report.layers for f in r.findings if f.id == "driver.nouveau")
+    assert f.status.value == "fail" and "nova_core" in f.message and line in f.evidence

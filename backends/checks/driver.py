@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..driver_outputs import API_MISMATCH, KEY_REJECTED, RM_INIT_ADAPTER
+from ..driver_outputs import ALREADY_BOUND, API_MISMATCH, KEY_REJECTED, RM_INIT_ADAPTER
 from ..facts import DriverFacts, HardwareFacts
 from ..findings import Finding, Layer, Status
 from ..gpu_records import cuda_version_text
@@ -15,8 +15,9 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
     out: list[Finding] = []
     shadow = [m for m in ("nouveau", "nova_core") if m in f.loaded_modules]
     bound = sorted({d.driver for d in hw.nvidia_gpus if d.driver in ("nouveau", "nova_core")})
-    if shadow or bound:
-        name = (bound or shadow)[0]
+    logged = once(hw.faults(ALREADY_BOUND)) if "nvidia" not in f.loaded_modules else []
+    if shadow or bound or logged:
+        name = (bound or shadow or ["nova_core"])[0]
         out.append(
             Finding(
                 "driver.nouveau",
@@ -24,7 +25,15 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
                 Status.FAIL,
                 f"The open-source {name} driver owns the GPU, so the NVIDIA module cannot bind to it.",
                 "Blacklist nouveau and nova_core in /etc/modprobe.d, rebuild the initramfs, reboot.",
-                tuple(f"{d.address} bound to {d.driver}" for d in hw.nvidia_gpus if d.driver) or (f"lsmod: {name}",),
+                (
+                    *(
+                        f"{d.address} bound to {d.driver}"
+                        for d in hw.nvidia_gpus
+                        if d.driver in ("nouveau", "nova_core")
+                    ),
+                    *(x.line for x in logged[:1]),
+                )
+                or (f"lsmod: {name}",),
             )
         )
     if f.run_installer:
