@@ -288,6 +288,7 @@ NOUVEAU_BOUND = "nouveau-bound"
 NOVA_CORE_BOUND = "nova-core-bound"
 FALLEN_OFF_BUS = "fallen-off-bus"
 XID = "xid"
+REQUIRES_OPEN = "requires-open-modules"  # a Blackwell GPU under the proprietary kernel module
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,15 @@ _MULTI: tuple[tuple[str, re.Pattern[str], re.Pattern[str], tuple[str, ...]], ...
         re.compile(r"The NVIDIA GPU " + _PCI + r"(?: \(PCI ID: [0-9a-fA-F:]+\))?\s*$"),
         re.compile(
             r"The NVIDIA GPU " + _PCI + r" \(PCI ID: ([0-9a-fA-F:]+)\) installed in this system has fallen off the bus"
+        ),
+        ("pci", "pci_id"),
+    ),
+    (
+        REQUIRES_OPEN,
+        re.compile(r"The NVIDIA GPU " + _PCI + r"(?: \(PCI ID: [0-9a-fA-F:]+\))?\s*$"),
+        re.compile(
+            r"The NVIDIA GPU " + _PCI + r" \(PCI ID: ([0-9a-fA-F:]+)\) installed in this system requires use of the "
+            r"NVIDIA open kernel modules"
         ),
         ("pci", "pci_id"),
     ),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..driver_outputs import ALREADY_BOUND, API_MISMATCH, KEY_REJECTED, RM_INIT_ADAPTER
+import re
+
+from ..driver_outputs import ALREADY_BOUND, API_MISMATCH, KEY_REJECTED, REQUIRES_OPEN, RM_INIT_ADAPTER
 from ..facts import DriverFacts, HardwareFacts
 from ..findings import Finding, Layer, Status
 from ..gpu_records import cuda_version_text
@@ -48,10 +50,11 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
                 ("/usr/bin/nvidia-uninstall exists",),
             )
         )
-    out += _module_and_nvml(f, hw, blocked_by_bar1=bool(bar_faults(hw)))
-    out += _secure_boot(f, hw)
-    out += _dkms_build(f, hw)
-    out += _blackwell_flavour(f, hw)
+    causes = _secure_boot(f, hw) + _dkms_build(f, hw) + _blackwell_flavour(f, hw)
+    # a module that cannot load (or init) for a known cause: the generic advice points at that cause
+    blocker = "hardware.bar1" if bar_faults(hw) else (causes[0].id if causes else None)
+    out += _module_and_nvml(f, hw, blocker=blocker)
+    out += causes
     out += _protection(f)
     return out
 
@@ -70,7 +73,10 @@ def _secure_boot(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
             "Secure Boot refuses the nvidia module: it is signed with a machine-owner key (MOK) the firmware does not trust yet.",
             f"mokutil --import {mok} (choose a one-time password), reboot, and in the blue MOK manager pick "
             "'Enroll MOK' and type it — or use the distribution's pre-signed module packages.",
-            tuple(x.line for x in rejected[:2]) or (f"mokutil --test-key {mok}: not enrolled",),
+            (
+                *(x.line for x in rejected[:2]),
+                *((f"mokutil --test-key {mok}: not enrolled",) if f.mok_enrolled is False else ()),
+            ),
         )
     ]
 
@@ -109,17 +115,37 @@ def _blackwell_flavour(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
             L,
             Status.FAIL,
             "Blackwell GPUs need NVIDIA's open kernel modules, but the proprietary flavour is installed.",
-            "Install the -open packages of the same branch (e.g. nvidia-driver-570-open), remove the proprietary "
-            "kernel module package, reboot.",
-            tuple(x.line for x in once(hw.faults(RM_INIT_ADAPTER))[:2]),
+            f"Install the -open packages of the same branch (nvidia-driver-{_branch(f) or 'NNN'}-open), remove the "
+            "proprietary kernel module package, reboot.",
+            tuple(x.line for x in once(hw.faults(REQUIRES_OPEN, RM_INIT_ADAPTER))[:2]),
         )
     ]
 
 
-BAR1_FIRST = "Fix the BAR1 fault first (see hardware.bar1): the driver cannot initialise the GPU until then."
+def _branch(f: DriverFacts) -> str | None:
+    """The installed driver branch: 580 from 580.105.08 or from nvidia-driver-580 / nvidia-dkms-580."""
+    if f.kernel_module_version:
+        return f.kernel_module_version.split(".")[0]
+    for p in f.packages:
+        m = re.search(r"-(\d{3})(?:-|$)", p.name)
+        if m:
+            return m.group(1)
+    return None
 
 
-def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocked_by_bar1: bool) -> list[Finding]:
+BLOCKERS = {
+    "hardware.bar1": "the BAR1 fault",
+    "driver.secure-boot-key": "the Secure Boot key",
+    "driver.dkms-build": "the DKMS build",
+    "driver.blackwell-open": "the kernel-module flavour",
+}
+
+
+def _first(blocker: str) -> str:
+    return f"Fix {BLOCKERS[blocker]} first (see {blocker}): the driver cannot initialise the GPU until then."
+
+
+def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocker: str | None) -> list[Finding]:
     out = []
     loaded = "nvidia" in f.loaded_modules
     installed = sorted(
@@ -133,8 +159,8 @@ def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocked_by_bar1: bool
                 Status.FAIL,
                 "The nvidia kernel module is not loaded"
                 + (" although driver packages are installed." if f.packages else ": no NVIDIA driver is installed."),
-                BAR1_FIRST
-                if blocked_by_bar1
+                _first(blocker)
+                if blocker
                 else "Reboot into the installed driver (check Secure Boot and nouveau first)."
                 if f.packages
                 else "Install the distribution's driver: see `gpuwiz plan`.",
@@ -185,8 +211,19 @@ def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocked_by_bar1: bool
             "DriverNotLoaded": "Load the kernel module (reboot after installing the driver).",
             "NoPermission": "Run as root or fix the permissions of /dev/nvidia*.",
         }.get(nvml.init_error, "Check the kernel log (dmesg) for NVRM errors.")
-        fix = BAR1_FIRST if blocked_by_bar1 else fix
+        fix = _first(blocker) if blocker else fix
         out.append(Finding("driver.nvml", L, Status.FAIL, f"NVML does not initialise: {nvml.init_error}.", fix))
+    elif not nvml.gpus and hw.nvidia_gpus:
+        out.append(
+            Finding(
+                "driver.nvml",
+                L,
+                Status.FAIL,
+                f"NVML starts (driver {nvml.driver_version}) but sees no GPU although {len(hw.nvidia_gpus)} NVIDIA "
+                "GPU(s) are on the PCI bus: the driver failed to initialise them.",
+                _first(blocker) if blocker else "Read the kernel log (dmesg | grep NVRM) for the reason.",
+            )
+        )
     else:
         cuda = cuda_version_text(nvml.cuda_driver_version)
         out.append(

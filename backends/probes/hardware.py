@@ -16,7 +16,11 @@ PCI_DEVICES = "/sys/bus/pci/devices"
 DISPLAY_CLASS_PREFIX = "0x03"
 SECURE_BOOT_EFIVAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 PCI_IDS_FILES = ("/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids")
-KERNEL_LOG_PATTERN = re.compile(r"NVRM|nvidia|nouveau|nova_core", re.IGNORECASE)
+# NVIDIA's own lines, plus the kernel's Secure Boot refusals that do not name the module
+KERNEL_LOG_PATTERN = re.compile(
+    r"NVRM|nvidia|nouveau|nova_core|NovaCore|unavailable key|unsigned module|Key was rejected|required key",
+    re.IGNORECASE,
+)
 
 
 def _hex(text: str | None) -> str:
