@@ -117,10 +117,16 @@ class AptDriverPlanner:
                 "driver.install",
                 f"Install the NVIDIA driver {package}",
                 Layer.DRIVER,
-                argv=("ubuntu-drivers", "install", f"nvidia:{branch}"),
+                argv=(*apt.INSTALL_ENV, "ubuntu-drivers", "install", f"nvidia:{branch}"),
                 skip_if=apt.installed_check([package]),
                 verifies=("driver.module", "driver.nvml"),
-                why=why + " ubuntu-drivers picks the precompiled, signed kernel modules when Ubuntu has them.",
+                why=why
+                + " ubuntu-drivers picks the precompiled, Canonical-signed kernel modules when Ubuntu has them"
+                + (
+                    "; should it fall back to DKMS, Secure Boot will want its key enrolled (gpuwiz doctor says how)."
+                    if hw.secure_boot
+                    else "."
+                ),
             )
         )
         steps += _protect_steps([package], driver.unattended_blacklist)
@@ -140,6 +146,12 @@ class AptDriverPlanner:
         why = (
             "nvidia-detect's recommendation for this card" if detected else "Debian's packaged driver for this release"
         ) + "; DKMS builds the module for each installed kernel."
+        if hw.secure_boot:
+            why += (
+                " Secure Boot is on: BEFORE the reboot run `mokutil --import /var/lib/dkms/mok.pub`, choose a"
+                " one-time password, and at the next boot pick 'Enroll MOK' in the blue MOK manager and type it;"
+                " otherwise the firmware refuses the module."
+            )
         steps.append(
             apt.install_step(
                 [package, "firmware-misc-nonfree"],

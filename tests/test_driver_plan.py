@@ -34,7 +34,8 @@ def test_fresh_ubuntu_workstation(profile_host):
         "driver.unattended-upgrades",
     ]
     install = plan.steps[3]
-    assert install.argv == ("ubuntu-drivers", "install", "nvidia:535")  # ubuntu-drivers' recommendation
+    # ubuntu-drivers' recommendation, never waiting at a debconf prompt nobody can see
+    assert install.argv == ("env", "DEBIAN_FRONTEND=noninteractive", "ubuntu-drivers", "install", "nvidia:535")
     assert install.skip_if is not None
     assert plan.needs_reboot and plan.steps[-1].reboot
     script = render_sh(plan)
@@ -71,13 +72,14 @@ def test_debian_bookworm_enables_nonfree_then_installs(profile_host):
     edit = plan.steps[2].edit
     assert "non-free" in edit.new_text and "contrib" in edit.new_text
     assert plan.steps[4].argv[-2:] == ("nvidia-driver", "firmware-misc-nonfree")
+    assert "mokutil --import /var/lib/dkms/mok.pub" in plan.steps[4].why  # Secure Boot is on here
 
 
 def test_without_ubuntu_drivers_the_catalogue_picks_the_branch(profile_host):
     facts = probe_all(profile_host("fresh-rtx3060"))
     plan = build_plan(diagnose(replace(facts, driver=replace(facts.driver, ubuntu_drivers=None))), {})
     install = next(s for s in plan.steps if s.id == "driver.install")
-    assert install.argv[:2] == ("ubuntu-drivers", "install") and install.argv[2].endswith("-open")
+    assert install.argv[2:4] == ("ubuntu-drivers", "install") and install.argv[4].endswith("-open")
 
 
 def test_debian_follows_nvidia_detect(profile_host):
