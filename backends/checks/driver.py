@@ -207,7 +207,9 @@ def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocker: str | None) 
         )
     elif nvml.init_error:
         fix = {
-            "LibraryNotFound": "Install the driver's user-space libraries (libnvidia-compute / nvidia-utils).",
+            "LibraryNotFound": "Install the driver's user-space libraries (libnvidia-compute / nvidia-utils)."
+            if f.packages
+            else "NVML comes with the driver: installing it (see `gpuwiz plan`) fixes this too.",
             "DriverNotLoaded": "Load the kernel module (reboot after installing the driver).",
             "NoPermission": "Run as root or fix the permissions of /dev/nvidia*.",
         }.get(nvml.init_error, "Check the kernel log (dmesg) for NVRM errors.")
