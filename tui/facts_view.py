@@ -63,6 +63,22 @@ def driver_rows(f: MachineFacts) -> list[Row]:
     ]
     if d.nvidia_smi_rc is not None:
         rows.append(("nvidia-smi", "works" if d.nvidia_smi_rc == 0 else f"exit {d.nvidia_smi_rc}"))
+    if d.module_flavour:
+        rows.append(("Module flavour", d.module_flavour))
+    if d.dkms is not None:
+        built = [
+            f"{m.module} {m.version} for {m.kernel or '?'}: {m.state}" for m in d.dkms if m.module.startswith("nvidia")
+        ]
+        rows.append(("DKMS", "; ".join(built) or "no nvidia module"))
+    if d.headers_present is not None and f.hardware.kernel:
+        rows.append(("Kernel headers", f"{f.hardware.kernel}: {'installed' if d.headers_present else 'missing'}"))
+    if d.mok_path:
+        rows.append(("Secure Boot key", f"{d.mok_path}: {_yes(d.mok_enrolled, 'enrolled', 'NOT enrolled')}"))
+    recommended = [dev.recommended.package for dev in d.ubuntu_drivers or () if dev.recommended]
+    if recommended:
+        rows.append(("Ubuntu recommends", ", ".join(dict.fromkeys(recommended))))
+    if d.nvidia_detect and d.nvidia_detect.packages:
+        rows.append(("nvidia-detect", ", ".join(d.nvidia_detect.packages)))
     return rows
 
 
