@@ -150,3 +150,16 @@ def test_wizard_without_a_terminal_says_so():
     )
     assert done.returncode == 2
     assert "needs a terminal" in done.stderr
+
+
+def test_capture_to_an_unwritable_path_is_exit_2(tmp_path):
+    done = gpuwiz("--profile", "no-gpu", "profile", "capture", "-o", str(tmp_path / "missing" / "x.toml"))
+    assert done.returncode == 2 and "cannot write" in done.stderr
+
+
+def test_capture_writes_a_profile_that_loads(tmp_path):
+    out = tmp_path / "mine.toml"
+    done = gpuwiz("--profile", "homelab-ready", "profile", "capture", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    again = gpuwiz("doctor", "--json", "--profile", str(out))
+    assert json.loads(again.stdout)["exit_code"] == 0

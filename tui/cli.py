@@ -136,8 +136,13 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
     host, _ = _host(args, env)
     text = capture_profile(host)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            from backends.errors import InputError
+
+            raise InputError(args.output, f"cannot write: {exc.strerror}; choose another -o path") from None
         print(
             f"gpuwiz: wrote {args.output} (redacted: hostnames, serials, UUIDs, MACs, tokens, keys, certificates)",
             file=sys.stderr,
