@@ -32,16 +32,31 @@ NOUVEAU_BLACKLIST_TEXT = (
 HOLD_PATTERN = re.compile(r"^(nvidia-|libnvidia-|linux-modules-nvidia-|xserver-xorg-video-nvidia|libxnvctrl)")
 
 
+def server_variant(package: str, offered: list[str]) -> str | None:
+    """nvidia-driver-535 → nvidia-driver-535-server, nvidia-driver-535-open → …-535-server-open, if offered."""
+    m = re.fullmatch(r"(nvidia-driver-\d+)(-server)?(-open)?", package)
+    if not m or m.group(2):
+        return None
+    candidate = f"{m.group(1)}-server{m.group(3) or ''}"
+    return candidate if candidate in offered else None
+
+
 def ubuntu_driver_package(driver: DriverFacts, hardware: HardwareFacts) -> tuple[str, str]:
-    """(package, why): ubuntu-drivers' recommendation, else the newest branch that drives every card."""
+    """(package, why): ubuntu-drivers' recommendation, else the newest branch that drives every card.
+
+    A headless node (default target multi-user) gets the -server variant of that branch: NVIDIA's
+    datacenter release of it, with the longer support Ubuntu gives it and no desktop parts.
+    """
+    offered = [d.package for dev in driver.ubuntu_drivers or () for d in dev.drivers]
     for device in driver.ubuntu_drivers or ():
         if device.recommended:
-            return device.recommended.package, "Ubuntu's own recommendation for this card (ubuntu-drivers devices)."
+            package = device.recommended.package
+            server = server_variant(package, offered) if driver.default_target == "multi-user.target" else None
+            if server:
+                return server, f"The server variant of Ubuntu's recommendation ({package}) for this headless node."
+            return package, "Ubuntu's own recommendation for this card (ubuntu-drivers devices)."
     archs = [d.model.architecture for d in hardware.nvidia_gpus if d.model]
-    offered = [
-        d.package for dev in driver.ubuntu_drivers or () for d in dev.drivers if d.package.startswith("nvidia-driver-")
-    ]
-    choice = recommend_branch(archs, offered or None)
+    choice = recommend_branch(archs, [p for p in offered if p.startswith("nvidia-driver-")] or None)
     if choice is None:
         raise LookupError("no driver branch supports every GPU here")
     suffix = "-open" if choice.open_modules in ("required", "recommended") else ""

@@ -84,6 +84,7 @@ class DriverFacts:
     mok_path: str | None = None
     ubuntu_drivers: tuple[UbuntuDriversDevice, ...] | None = None  # `ubuntu-drivers devices` (Ubuntu, no driver yet)
     nvidia_detect: NvidiaDetectResult | None = None  # Debian's `nvidia-detect` (no driver yet)
+    default_target: str | None = None  # `systemctl get-default`: multi-user.target = a headless node
     apt_sources: tuple[tuple[str, str], ...] = ()  # (path, text) of apt's source files, for the planner
     unattended_blacklist: str | None = None  # gpuwiz's unattended-upgrades blacklist file, if written
 

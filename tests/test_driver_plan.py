@@ -101,3 +101,12 @@ def test_debian_follows_nvidia_detect(profile_host):
     plan = build_plan(diagnose(replace(facts, hardware=hw, driver=driver)), {})
     install = next(s for s in plan.steps if s.id == "driver.install")
     assert "nvidia-tesla-470-driver" in install.argv
+
+
+def test_headless_ubuntu_node_gets_the_server_variant(profile_host):
+    facts = probe_all(profile_host("fresh-rtx3060"))
+    assert facts.driver.default_target == "graphical.target"
+    headless = replace(facts.driver, default_target="multi-user.target")
+    plan = build_plan(diagnose(replace(facts, driver=headless)), {})
+    install = next(s for s in plan.steps if s.id == "driver.install")
+    assert install.argv[-1] == "nvidia:535-server" and "headless" in install.why

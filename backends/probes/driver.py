@@ -61,10 +61,13 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         mok_enrolled = parse_mokutil_test_key(host.run(["mokutil", "--test-key", mok_path]).stdout)
     driver_packages = tuple(p for p in packages if is_driver_package(p.name))
     ubuntu_drivers = None
+    default_target = None
     if hardware.os and hardware.os.id == "ubuntu" and "nvidia" not in modules and host.which("ubuntu-drivers"):
         # Ubuntu's own recommendation for these cards (slow: asked only while no driver is loaded)
         found = host.run(["ubuntu-drivers", "devices"], timeout=60)
         ubuntu_drivers = parse_ubuntu_drivers_devices(found.stdout) if found.ok else None
+        if host.which("systemctl"):  # a headless node gets the -server driver variant
+            default_target = host.run(["systemctl", "get-default"]).stdout.strip() or None
     nvidia_detect = None
     if hardware.os and hardware.os.id == "debian" and "nvidia" not in modules and host.which("nvidia-detect"):
         nvidia_detect = parse_nvidia_detect(host.run(["nvidia-detect"], timeout=60).stdout)
@@ -87,6 +90,7 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         mok_path=mok_path,
         ubuntu_drivers=ubuntu_drivers,
         nvidia_detect=nvidia_detect,
+        default_target=default_target,
         apt_sources=apt_sources,
         unattended_blacklist=host.read_text(UNATTENDED_UPGRADES_PATH),
     )
