@@ -19,10 +19,11 @@ def probe_all(host: Host, *, stop_without_gpu: bool = True) -> MachineFacts:
     if stop_without_gpu and not hardware.nvidia_gpus:
         return MachineFacts(hardware)
     packages = query_packages(host)
+    driver = probe_driver(host, packages, hardware)
     return MachineFacts(
         hardware,
-        driver=probe_driver(host, packages, hardware),
-        toolkit=probe_toolkit(host, packages),
+        driver=driver,
+        toolkit=probe_toolkit(host, packages, dict(driver.apt_sources)),
         runtime=probe_runtime(host),
         k8s=probe_k8s(host),
     )

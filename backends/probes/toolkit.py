@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..facts import Package, ToolkitFacts
 from ..host import Host
 from ..parsers import parse_ctk_version
 from .packages import is_toolkit_package
 
-SOURCE_DIRS = ("/etc/apt/sources.list.d", "/etc/yum.repos.d")
+YUM_REPOS = "/etc/yum.repos.d"
 NVIDIA_REPO_HOST = "nvidia.github.io"
 
 
-def find_nvidia_sources(host: Host) -> tuple[str, ...]:
-    """Package source files that point at NVIDIA's container repository (stale ones included)."""
-    found = []
-    candidates = ["/etc/apt/sources.list"]
-    for folder in SOURCE_DIRS:
-        candidates += [f"{folder}/{name}" for name in host.list_dir(folder)]
-    for path in candidates:
-        text = host.read_text(path)
-        if text and NVIDIA_REPO_HOST in text:
-            found.append(path)
+def find_nvidia_sources(host: Host, apt_sources: Mapping[str, str]) -> tuple[str, ...]:
+    """Source files apt or dnf reads that point at NVIDIA's container repository (stale ones included).
+
+    `apt_sources`: the files apt reads (already read by the driver probe); a `.list.save` apt ignores
+    cannot cause the Signed-By conflict, so it is not looked at.
+    """
+    found = [path for path, text in apt_sources.items() if NVIDIA_REPO_HOST in text]
+    for name in host.list_dir(YUM_REPOS):
+        if name.endswith(".repo") and NVIDIA_REPO_HOST in (host.read_text(f"{YUM_REPOS}/{name}") or ""):
+            found.append(f"{YUM_REPOS}/{name}")
     return tuple(found)
 
 
-def probe_toolkit(host: Host, packages: tuple[Package, ...]) -> ToolkitFacts:
+def probe_toolkit(host: Host, packages: tuple[Package, ...], apt_sources: Mapping[str, str]) -> ToolkitFacts:
     ctk = host.which("nvidia-ctk")
     version = None
     if ctk:
@@ -40,6 +42,6 @@ def probe_toolkit(host: Host, packages: tuple[Package, ...]) -> ToolkitFacts:
         cli_path=host.which("nvidia-container-cli"),
         runtime_path=host.which("nvidia-container-runtime"),
         packages=tuple(p for p in packages if is_toolkit_package(p.name)),
-        nvidia_sources=find_nvidia_sources(host),
+        nvidia_sources=find_nvidia_sources(host, apt_sources),
         libnvidia_ml_cached=cached,
     )
