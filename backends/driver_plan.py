@@ -94,6 +94,29 @@ def _protect_steps(packages: list[str], existing_blacklist: str | None) -> list[
     return steps
 
 
+def _remove_run_install(driver: DriverFacts) -> list[Step]:
+    names = [p.name for p in driver.packages]
+    return [
+        Step(
+            "driver.remove-run-install",
+            "Uninstall the driver installed from NVIDIA's .run file",
+            Layer.DRIVER,
+            argv=("nvidia-uninstall", "--silent"),
+            verifies=("driver.run-installer",),
+            why="It overwrote files of the distribution's packages; its own uninstaller removes exactly what it put there.",
+        ),
+        Step(
+            "driver.reinstall-packages",
+            "Reinstall the distribution's driver packages over what the .run file replaced",
+            Layer.DRIVER,
+            argv=(*apt.INSTALL_ENV, "apt-get", "install", "--reinstall", "-y", *apt.DPKG_OPTIONS, *names),
+            verifies=("driver.module", "driver.nvml"),
+            why="Removing the .run install also removed files the packages own; reinstalling restores them.",
+            reboot=True,
+        ),
+    ]
+
+
 class AptDriverPlanner:
     """Registered as `planner:driver-apt` (entry-point group gpuwiz.backends)."""
 
@@ -106,6 +129,8 @@ class AptDriverPlanner:
         if driver is None or hw.os is None or hw.os.id not in ("ubuntu", "debian") or not hw.nvidia_gpus:
             return []
         ids = {f.id: f.status for f in report.layer(Layer.DRIVER).findings}
+        if driver.run_installer and driver.packages:
+            return _remove_run_install(driver)  # row 8: two installs fight; the packages win
         if ids.get("driver.module") is Status.OK and ids.get("driver.nvml") is Status.OK:
             held = [
                 p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages

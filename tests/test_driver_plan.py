@@ -110,3 +110,13 @@ def test_headless_ubuntu_node_gets_the_server_variant(profile_host):
     plan = build_plan(diagnose(replace(facts, driver=headless)), {})
     install = next(s for s in plan.steps if s.id == "driver.install")
     assert install.argv[-1] == "nvidia:535-server" and "headless" in install.why
+
+
+def test_run_installer_beside_packages_is_removed_then_packages_reinstalled(profile_host):
+    """Row 8: /usr/bin/nvidia-uninstall beside distribution packages."""
+    facts = probe_all(profile_host("laptop-mx150"))
+    plan = build_plan(diagnose(replace(facts, driver=replace(facts.driver, run_installer=True))), {})
+    assert ids(plan) == ["driver.remove-run-install", "driver.reinstall-packages"]
+    assert plan.steps[0].argv == ("nvidia-uninstall", "--silent")
+    assert "--reinstall" in plan.steps[1].argv and "nvidia-driver-515" in plan.steps[1].argv
+    assert plan.needs_reboot
