@@ -94,6 +94,35 @@ def _protect_steps(packages: list[str], existing_blacklist: str | None) -> list[
     return steps
 
 
+def _dkms_rebuild(kernel: str) -> list[Step]:
+    """Row 6: headers for the running kernel, then DKMS builds and loads the module."""
+    return [
+        apt.install_step(
+            [f"linux-headers-{kernel}"],
+            step_id="driver.kernel-headers",
+            title=f"Install the headers of the running kernel {kernel}",
+            why="DKMS compiles the nvidia module against them; without them it built nothing for this kernel.",
+            verifies=("driver.dkms-build",),
+        ),
+        Step(
+            "driver.dkms-autoinstall",
+            "Build the NVIDIA module for the running kernel",
+            Layer.DRIVER,
+            argv=("dkms", "autoinstall", "-k", kernel),
+            verifies=("driver.dkms-build",),
+            why="Builds and installs every registered DKMS module (nvidia among them) for this kernel.",
+        ),
+        Step(
+            "driver.load-module",
+            "Load the nvidia module",
+            Layer.DRIVER,
+            argv=("modprobe", "nvidia"),
+            verifies=("driver.module", "driver.nvml"),
+            why="Loads the freshly built module now, so no reboot is needed.",
+        ),
+    ]
+
+
 def _remove_run_install(driver: DriverFacts) -> list[Step]:
     names = [p.name for p in driver.packages]
     return [
@@ -136,8 +165,10 @@ class AptDriverPlanner:
                 p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages
             ]
             return _protect_steps(held, driver.unattended_blacklist) if "driver.not-held" in ids else []
+        if "driver.dkms-build" in ids and hw.kernel:
+            return _dkms_rebuild(hw.kernel)
         if driver.packages or driver.run_installer:
-            return []  # installed but broken: the findings say what to fix (reboot, headers, MOK, …)
+            return []  # installed but broken otherwise: the findings say what to do (reboot, MOK, …)
         if hw.os.id == "ubuntu":
             steps = self._ubuntu(driver, hw)
         else:

@@ -50,8 +50,12 @@ def build_plan(report: DoctorReport, choices: Mapping[str, Any], planners: list[
                 )
             )
             continue
-        for planner in mine:
-            steps += planner.plan(report, choices)
+        found = [step for planner in mine for step in planner.plan(report, choices)]
+        if not found and layer is not Layer.HARDWARE:
+            notes.append(
+                PlanNote(layer, "needs work gpuwiz does not automate yet; the findings' fixes say what to do.")
+            )
+        steps += found
     if not steps and not notes:
         notes.append(PlanNote(None, "Every layer is healthy (or skipped); there is nothing to change."))
     return Plan(tuple(steps), tuple(notes))

@@ -120,3 +120,20 @@ def test_run_installer_beside_packages_is_removed_then_packages_reinstalled(prof
     assert plan.steps[0].argv == ("nvidia-uninstall", "--silent")
     assert "--reinstall" in plan.steps[1].argv and "nvidia-driver-515" in plan.steps[1].argv
     assert plan.needs_reboot
+
+
+def test_missing_headers_plan_rebuilds_the_module(profile_host):
+    """Row 6: headers for the running kernel, dkms autoinstall, modprobe — no reboot."""
+    plan = build_plan(run_doctor(profile_host("headers-missing-after-kernel-update")), {})
+    assert ids(plan) == ["driver.kernel-headers", "driver.dkms-autoinstall", "driver.load-module"]
+    assert plan.steps[0].argv[-1] == "linux-headers-5.15.0-121-generic"
+    assert plan.steps[1].argv == ("dkms", "autoinstall", "-k", "5.15.0-121-generic")
+    assert not plan.needs_reboot
+
+
+def test_a_broken_layer_without_steps_says_so(profile_host):
+    """Never "every layer is healthy" while one fails: the MOK needs the user at the firmware prompt."""
+    plan = build_plan(run_doctor(profile_host("secureboot-unenrolled-mok")), {})
+    notes = {n.layer.value if n.layer else None: n.text for n in plan.notes}
+    assert "driver" in notes and "does not automate" in notes["driver"]
+    assert None not in notes
