@@ -167,6 +167,14 @@ class AptDriverPlanner:
             return _protect_steps(held, driver.unattended_blacklist) if "driver.not-held" in ids else []
         if "driver.dkms-build" in ids and hw.kernel:
             return _dkms_rebuild(hw.kernel)
+        if ids.get("driver.version-mismatch") is Status.FAIL and driver.packages:
+            # row 5: the reboot loads the module that matches the libraries; holding first keeps it that way
+            held = [
+                p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages
+            ]
+            steps = _protect_steps(held, driver.unattended_blacklist)
+            steps[-1] = replace(steps[-1], reboot=True)
+            return steps
         if driver.packages or driver.run_installer:
             return []  # installed but broken otherwise: the findings say what to do (reboot, MOK, …)
         if hw.os.id == "ubuntu":

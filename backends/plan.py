@@ -128,7 +128,7 @@ def _sh_edit(edit: FileEdit) -> list[str]:
         lines.append(f"printf '%s' {shlex.quote(edit.new_text)} > \"$tmp\"")
     lines.append(f'if ! cmp -s "$tmp" {path}; then')
     lines.append(f"  if [ -e {path} ]; then")
-    lines.append(f'    mkdir -p "$backup_dir"$(dirname {path}) && cp -p {path} "$backup_dir"{path}')
+    lines.append(f'    mkdir -p "$backup_dir$(dirname {path})" && cp -p {path} "$backup_dir"{path}')
     if edit.mode is None:
         lines.append(
             f'    install -m "$(stat -c %a {path})" -o "$(stat -c %u {path})" -g "$(stat -c %g {path})" "$tmp" {path}'

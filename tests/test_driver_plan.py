@@ -137,3 +137,11 @@ def test_a_broken_layer_without_steps_says_so(profile_host):
     notes = {n.layer.value if n.layer else None: n.text for n in plan.notes}
     assert "driver" in notes and "does not automate" in notes["driver"]
     assert None not in notes
+
+
+def test_version_mismatch_plan_protects_then_reboots(profile_host):
+    """Row 5: hold what is installed, keep unattended-upgrades away, then the reboot that fixes it."""
+    plan = build_plan(run_doctor(profile_host("mismatch-after-upgrade")), {})
+    assert ids(plan) == ["driver.hold-packages", "driver.unattended-upgrades"]
+    assert "nvidia-driver-535" in plan.steps[0].argv
+    assert plan.needs_reboot

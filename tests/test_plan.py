@@ -106,3 +106,14 @@ def test_sh_keeps_a_missing_final_newline(tmp_path):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     subprocess.run(["bash", "-c", render_sh(plan)], check=True, env=env)
     assert target.read_text() == "no newline"
+
+
+def test_sh_handles_paths_with_spaces(tmp_path):
+    target = tmp_path / "dir with space" / "a file.conf"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    plan = Plan((Step("x", "x", Layer.RUNTIME, edit=FileEdit(str(target), "new\n", "old\n"), needs_root=False),))
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    subprocess.run(["bash", "-c", render_sh(plan)], check=True, env=env)
+    assert target.read_text() == "new\n"
+    assert [p.read_text() for p in (tmp_path / "state").rglob("a file.conf")] == ["old\n"]
