@@ -88,6 +88,11 @@ def _nouveau_steps(driver: DriverFacts, hardware: HardwareFacts) -> list[Step]:
     ]
 
 
+def _unheld(driver: DriverFacts) -> list[str]:
+    """Installed driver packages that are not held yet."""
+    return [p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages]
+
+
 def _protect_steps(packages: list[str], existing_blacklist: str | None) -> list[Step]:
     steps = [apt.hold_step(packages)] if packages else []
     steps.append(apt.unattended_upgrades_step(apt.unattended_upgrades_blacklist_edit(existing_blacklist)))
@@ -161,18 +166,12 @@ class AptDriverPlanner:
         if driver.run_installer and driver.packages:
             return _remove_run_install(driver)  # row 8: two installs fight; the packages win
         if ids.get("driver.module") is Status.OK and ids.get("driver.nvml") is Status.OK:
-            held = [
-                p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages
-            ]
-            return _protect_steps(held, driver.unattended_blacklist) if "driver.not-held" in ids else []
+            return _protect_steps(_unheld(driver), driver.unattended_blacklist) if "driver.not-held" in ids else []
         if "driver.dkms-build" in ids and hw.kernel:
             return _dkms_rebuild(hw.kernel)
         if ids.get("driver.version-mismatch") is Status.FAIL and driver.packages:
             # row 5: the reboot loads the module that matches the libraries; holding first keeps it that way
-            held = [
-                p.name for p in driver.packages if HOLD_PATTERN.match(p.name) and p.name not in driver.held_packages
-            ]
-            steps = _protect_steps(held, driver.unattended_blacklist)
+            steps = _protect_steps(_unheld(driver), driver.unattended_blacklist)
             steps[-1] = replace(steps[-1], reboot=True)
             return steps
         if driver.packages or driver.run_installer:
