@@ -20,7 +20,7 @@ from .gpu_records import GpuRecord, NvmlRecord
 from .host import DEFAULT_TIMEOUT, CommandResult, Host, WriteResult
 from .nvml import read_nvml
 from .processes import ProcessInfo
-from .profiles import PROFILE_FORMAT
+from .profiles import PROFILE_FORMAT, encode_file_bytes
 from .redact import Redactor
 
 
@@ -84,6 +84,12 @@ class RecordingHost:
         if text is not None:
             self.files[path] = text
         return text
+
+    def read_bytes(self, path: str) -> bytes | None:
+        data = self.inner.read_bytes(path)
+        if data is not None:
+            self.files[path] = encode_file_bytes(data)
+        return data
 
     def exists(self, path: str) -> bool:
         found = self.inner.exists(path)

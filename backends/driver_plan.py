@@ -11,13 +11,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any, Mapping
 
-from . import apt
+from . import apt, cuda_repo
+from .choices import Choice, Selections
 from .doctor import DoctorReport
+from .driver_choices import (
+    DEBIAN_BRANCH,
+    DEBIAN_OPEN_MODULES,
+    DESKTOP,
+    DRIVER_KEYS,
+    METHOD_CUDA,
+    OPEN,
+    SERVER,
+    DriverSelection,
+    driver_choices,
+    driver_selection,
+    installed,
+)
+from .errors import InputError
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer, Status
-from .gpu_catalog import recommend_branch
 from .plan import FileEdit, Step
 
 NOUVEAU_BLACKLIST = "/etc/modprobe.d/gpuwiz-blacklist-nouveau.conf"
@@ -32,35 +45,11 @@ NOUVEAU_BLACKLIST_TEXT = (
 HOLD_PATTERN = re.compile(r"^(nvidia-|libnvidia-|linux-modules-nvidia-|xserver-xorg-video-nvidia|libxnvctrl)")
 
 
-def server_variant(package: str, offered: list[str]) -> str | None:
-    """nvidia-driver-535 → nvidia-driver-535-server, nvidia-driver-535-open → …-535-server-open, if offered."""
-    m = re.fullmatch(r"(nvidia-driver-\d+)(-server)?(-open)?", package)
-    if not m or m.group(2):
-        return None
-    candidate = f"{m.group(1)}-server{m.group(3) or ''}"
-    return candidate if candidate in offered else None
-
-
-def ubuntu_driver_package(driver: DriverFacts, hardware: HardwareFacts) -> tuple[str, str]:
-    """(package, why): ubuntu-drivers' recommendation, else the newest branch that drives every card.
-
-    A headless node (default target multi-user) gets the -server variant of that branch: NVIDIA's
-    datacenter release of it, with the longer support Ubuntu gives it and no desktop parts.
-    """
-    offered = [d.package for dev in driver.ubuntu_drivers or () for d in dev.drivers]
-    for device in driver.ubuntu_drivers or ():
-        if device.recommended:
-            package = device.recommended.package
-            server = server_variant(package, offered) if driver.default_target == "multi-user.target" else None
-            if server:
-                return server, f"The server variant of Ubuntu's recommendation ({package}) for this headless node."
-            return package, "Ubuntu's own recommendation for this card (ubuntu-drivers devices)."
-    archs = [d.model.architecture for d in hardware.nvidia_gpus if d.model]
-    choice = recommend_branch(archs, [p for p in offered if p.startswith("nvidia-driver-")] or None)
-    if choice is None:
-        raise LookupError("no driver branch supports every GPU here")
-    suffix = "-open" if choice.open_modules in ("required", "recommended") else ""
-    return f"nvidia-driver-{choice.branch}{suffix}", choice.reason
+def ubuntu_package(sel: DriverSelection) -> str:
+    """nvidia-driver-570, nvidia-driver-570-open, nvidia-driver-570-server, nvidia-driver-570-server-open."""
+    server = "-server" if sel.edition == SERVER else ""
+    flavour = "-open" if sel.flavour == OPEN else ""
+    return f"nvidia-driver-{sel.branch}{server}{flavour}"
 
 
 def _nouveau_steps(driver: DriverFacts, hardware: HardwareFacts) -> list[Step]:
@@ -151,17 +140,60 @@ def _remove_run_install(driver: DriverFacts) -> list[Step]:
     ]
 
 
+def _remove_steps(driver: DriverFacts) -> list[Step]:
+    """Uninstall (after the user confirmed it): the .run install with its own uninstaller, the packages purged."""
+    steps = []
+    if driver.run_installer:
+        steps.append(
+            Step(
+                "driver.remove-run-install",
+                "Uninstall the driver installed from NVIDIA's .run file",
+                Layer.DRIVER,
+                argv=("nvidia-uninstall", "--silent"),
+                why="Its own uninstaller removes exactly the files it put there.",
+            )
+        )
+    names = [p.name for p in driver.packages if p.status.strip() not in ("rc", "un")]
+    if names:
+        steps += list(apt.purge_steps(names))
+    if driver.unattended_blacklist is not None:
+        steps.append(
+            Step(
+                "driver.remove-unattended-blacklist",
+                "Remove gpuwiz's unattended-upgrades exception for the driver",
+                Layer.DRIVER,
+                argv=("rm", "-f", apt.UNATTENDED_UPGRADES_PATH),
+                why="There is no driver left to protect; the nouveau blacklist stays so a reinstall finds the GPU free.",
+            )
+        )
+    if steps:
+        steps[-1] = replace(steps[-1], reboot=True)  # the loaded module stays in memory until then
+    return steps
+
+
 class AptDriverPlanner:
     """Registered as `planner:driver-apt` (entry-point group gpuwiz.backends)."""
 
     layer = Layer.DRIVER
     name = "driver-apt"
+    keys = DRIVER_KEYS
 
-    def plan(self, report: DoctorReport, choices: Mapping[str, Any]) -> list[Step]:
+    @staticmethod
+    def applies(report: DoctorReport) -> bool:
+        hw, driver = report.facts.hardware, report.facts.driver
+        return driver is not None and hw.os is not None and hw.os.id in ("ubuntu", "debian") and bool(hw.nvidia_gpus)
+
+    def choices(self, report: DoctorReport) -> list[Choice]:
+        return driver_choices(report) if self.applies(report) else []
+
+    def plan(self, report: DoctorReport, selections: Selections) -> list[Step]:
+        if not self.applies(report):
+            return []
         facts = report.facts
         hw, driver = facts.hardware, facts.driver
-        if driver is None or hw.os is None or hw.os.id not in ("ubuntu", "debian") or not hw.nvidia_gpus:
-            return []
+        sel = driver_selection(report, selections)
+        if sel.remove:
+            return _remove_steps(driver)
         ids = {f.id: f.status for f in report.layer(Layer.DRIVER).findings}
         if driver.run_installer and driver.packages:
             return _remove_run_install(driver)  # row 8: two installs fight; the packages win
@@ -174,20 +206,38 @@ class AptDriverPlanner:
             steps = _protect_steps(_unheld(driver), driver.unattended_blacklist)
             steps[-1] = replace(steps[-1], reboot=True)
             return steps
-        if driver.packages or driver.run_installer:
+        if installed(driver):
             return []  # installed but broken otherwise: the findings say what to do (reboot, MOK, …)
-        if hw.os.id == "ubuntu":
-            steps = self._ubuntu(driver, hw)
+        if sel.method == METHOD_CUDA:
+            steps = _nouveau_steps(driver, hw) + cuda_repo.apt_steps(hw, driver, sel)
+        elif hw.os.id == "ubuntu":
+            steps = self._ubuntu(driver, hw, sel)
         else:
-            steps = self._debian(driver, hw)
+            steps = self._debian(driver, hw, sel)
         if not steps:
             return []
         steps[-1] = replace(steps[-1], reboot=True)  # the new module loads at the next boot
         return steps
 
-    def _ubuntu(self, driver: DriverFacts, hw: HardwareFacts) -> list[Step]:
-        package, why = ubuntu_driver_package(driver, hw)
-        branch = package.removeprefix("nvidia-driver-")
+    def _ubuntu(self, driver: DriverFacts, hw: HardwareFacts, sel: DriverSelection) -> list[Step]:
+        package = ubuntu_package(sel)
+        offered = [d.package for dev in driver.ubuntu_drivers or () for d in dev.drivers]
+        if offered and package not in offered:
+            raise InputError(
+                "choices",
+                f"driver: Ubuntu does not offer {package} for these GPUs (it offers {', '.join(offered)}); "
+                "pick another branch or edition, or the CUDA repository method",
+            )
+        recommended = next((d.recommended.package for d in driver.ubuntu_drivers or () if d.recommended), None)
+        if package == recommended:
+            why = "Ubuntu's own recommendation for these GPUs (ubuntu-drivers devices)."
+        elif sel.edition == SERVER and ubuntu_package(replace(sel, edition=DESKTOP)) == recommended:
+            headless = " for this headless node" if driver.default_target == "multi-user.target" else ""
+            why = f"The server edition of Ubuntu's recommendation ({recommended}){headless}."
+        else:
+            why = f"R{sel.branch}, {sel.flavour} kernel modules, {sel.edition} edition" + (
+                f" (Ubuntu recommends {recommended})." if recommended else "."
+            )
         steps = _nouveau_steps(driver, hw)
         steps.append(apt.update_step())
         steps.append(
@@ -195,7 +245,12 @@ class AptDriverPlanner:
                 "driver.install",
                 f"Install the NVIDIA driver {package}",
                 Layer.DRIVER,
-                argv=(*apt.INSTALL_ENV, "ubuntu-drivers", "install", f"nvidia:{branch}"),
+                argv=(
+                    *apt.INSTALL_ENV,
+                    "ubuntu-drivers",
+                    "install",
+                    f"nvidia:{package.removeprefix('nvidia-driver-')}",
+                ),
                 skip_if=apt.installed_check([package]),
                 verifies=("driver.module", "driver.nvml"),
                 why=why
@@ -210,7 +265,21 @@ class AptDriverPlanner:
         steps += _protect_steps([package], driver.unattended_blacklist)
         return steps
 
-    def _debian(self, driver: DriverFacts, hw: HardwareFacts) -> list[Step]:
+    def _debian(self, driver: DriverFacts, hw: HardwareFacts, sel: DriverSelection) -> list[Step]:
+        codename = hw.os.codename or ""
+        packaged = DEBIAN_BRANCH.get(codename)
+        if packaged and sel.branch != packaged:
+            raise InputError(
+                "choices",
+                f"driver.branch = {sel.branch}: Debian {codename} packages R{packaged}; "
+                "pick that branch, or the CUDA repository method for another one",
+            )
+        if sel.flavour == OPEN and codename not in DEBIAN_OPEN_MODULES:
+            raise InputError(
+                "choices",
+                f"driver.flavour = open: Debian {codename or 'here'} cannot install its open modules with its driver "
+                "(nvidia-open-kernel-dkms lags behind nvidia-driver); pick proprietary, or the CUDA repository method",
+            )
         steps = _nouveau_steps(driver, hw)
         sources = apt.parse_sources(dict(driver.apt_sources))
         edit = apt.nonfree_sources_edit(
@@ -221,6 +290,7 @@ class AptDriverPlanner:
         steps.append(apt.update_step())
         detected = driver.nvidia_detect.packages if driver.nvidia_detect else ()
         package = detected[0] if len(detected) == 1 else "nvidia-driver"
+        modules = ["nvidia-open-kernel-dkms"] if sel.flavour == OPEN else []
         why = (
             "nvidia-detect's recommendation for this card" if detected else "Debian's packaged driver for this release"
         ) + "; DKMS builds the module for each installed kernel."
@@ -232,9 +302,9 @@ class AptDriverPlanner:
             )
         steps.append(
             apt.install_step(
-                [package, "firmware-misc-nonfree"],
+                [*modules, package, "firmware-misc-nonfree"],
                 step_id="driver.install",
-                title=f"Install Debian's NVIDIA driver ({package}, built by DKMS)",
+                title=f"Install Debian's NVIDIA driver ({package}, {sel.flavour} modules built by DKMS)",
                 why=why,
             )
         )

@@ -269,3 +269,17 @@ def recommend_branch(architectures: list[str], available_branches: list[str] | N
     if open_modules == "required":
         reason += "; Blackwell needs the open kernel modules"
     return BranchChoice(branch, BRANCH_CUDA[branch], open_modules, bool(ending), reason + ".")
+
+
+def branches_for(architectures: list[str]) -> list[BranchChoice]:
+    """Every known branch that drives all these architectures, newest first (what a user may pick)."""
+    present = set(architectures)
+    if not present or not present <= set(SUPPORTED_BRANCHES) or (present & PRE_TURING and "Blackwell" in present):
+        return []
+    out = []
+    for branch in sorted(BRANCH_CUDA, key=int, reverse=True):
+        number = int(branch)
+        if all(SUPPORTED_BRANCHES[a][0] <= number <= SUPPORTED_BRANCHES[a][1] for a in present):
+            ending = any(SUPPORTED_BRANCHES[a][1] == number for a in present)
+            out.append(BranchChoice(branch, BRANCH_CUDA[branch], _open_modules(present, number), ending, ""))
+    return out

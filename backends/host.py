@@ -75,6 +75,10 @@ class Host(Protocol):
 
     def read_text(self, path: str) -> str | None: ...
 
+    def read_bytes(self, path: str) -> bytes | None:
+        """A binary file (an apt keyring); None when it cannot be read."""
+        ...
+
     def exists(self, path: str) -> bool: ...
 
     def is_dir(self, path: str) -> bool: ...
@@ -243,11 +247,13 @@ class RealHost:
         return shutil.which(name, path=":".join([path, *extra]))
 
     def read_text(self, path: str) -> str | None:
+        data = self.read_bytes(path)
+        return None if data is None else _decode(data)
+
+    def read_bytes(self, path: str) -> bytes | None:
         try:
             with open(path, "rb") as fh:
-                return _decode(fh.read())
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
-            return None
+                return fh.read()
         except OSError:
             return None
 

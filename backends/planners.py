@@ -8,9 +8,11 @@ another package can add one without touching this repository.
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
+from .choices import Choice, Selections, validate
 from .doctor import DoctorReport
+from .errors import InputError
 from .findings import LAYERS, Layer, Status
 from .plan import Plan, PlanNote, Step
 
@@ -20,8 +22,13 @@ ENTRY_POINT_GROUP = "gpuwiz.backends"
 class Planner(Protocol):
     layer: Layer
     name: str
+    keys: tuple[str, ...]  # every choice key this planner may offer on some machine ("driver.branch")
 
-    def plan(self, report: DoctorReport, choices: Mapping[str, Any]) -> list[Step]: ...
+    def choices(self, report: DoctorReport) -> list[Choice]:
+        """What can be chosen on this machine, each with its recommendation."""
+        ...
+
+    def plan(self, report: DoctorReport, selections: Selections) -> list[Step]: ...
 
 
 def load_backends(kind: str) -> list[Any]:
@@ -30,14 +37,51 @@ def load_backends(kind: str) -> list[Any]:
     return [ep.load() for ep in sorted(found, key=lambda ep: ep.name)]
 
 
-def build_plan(report: DoctorReport, choices: Mapping[str, Any], planners: list[Planner] | None = None) -> Plan:
-    """Steps for every layer that is not healthy, bottom up, from the registered planners."""
+def offered_choices(report: DoctorReport, planners: list[Planner] | None = None) -> list[Choice]:
+    """Every choice the planners offer on this machine, bottom layer first."""
     planners = load_backends("planner") if planners is None else planners
+    found = [c for p in planners for c in p.choices(report)]
+    return sorted(found, key=lambda c: LAYERS.index(c.layer))
+
+
+def check_selections(
+    report: DoctorReport, selections: Selections, planners: list[Planner], *, source: str = "answers"
+) -> list[PlanNote]:
+    """InputError for a key no planner knows or a bad value; a note for each known key not offered here.
+
+    One answers file provisions several machines alike, so a choice that does not arise on this one
+    (a branch where a driver is already installed) is said, not an error; a typo is an error.
+    """
+    known = {key for p in planners for key in p.keys}
+    offered = offered_choices(report, planners)
+    offered_keys = {c.key for c in offered}
+    for key in selections:
+        if key not in known:
+            raise InputError(source, f"{key}: unknown choice (known: {', '.join(sorted(known))})")
+    validate(offered, {k: v for k, v in selections.items() if k in offered_keys}, source=source)
+    return [
+        PlanNote(Layer(key.split(".", 1)[0]), f"{key} = {value!r} is not used: that choice does not arise here.")
+        for key, value in selections.items()
+        if key not in offered_keys
+    ]
+
+
+def build_plan(
+    report: DoctorReport,
+    selections: Selections | None = None,
+    planners: list[Planner] | None = None,
+    *,
+    source: str = "answers",
+) -> Plan:
+    """Steps for every layer that is not healthy (or that a selection asks to change), bottom up."""
+    planners = load_backends("planner") if planners is None else planners
+    selections = dict(selections or {})
+    notes: list[PlanNote] = check_selections(report, selections, planners, source=source)
     steps: list[Step] = []
-    notes: list[PlanNote] = []
     for layer in LAYERS:
         status = report.layer(layer).status
-        if status in (Status.OK, Status.SKIP):
+        asked = any(key.startswith(f"{layer.value}.") for key in selections)
+        if status is Status.SKIP or (status is Status.OK and not asked):
             continue
         mine = [p for p in planners if p.layer is layer]
         if layer is Layer.HARDWARE:
@@ -50,12 +94,12 @@ def build_plan(report: DoctorReport, choices: Mapping[str, Any], planners: list[
                 )
             )
             continue
-        found = [step for planner in mine for step in planner.plan(report, choices)]
-        if not found and layer is not Layer.HARDWARE:
+        found = [step for planner in mine for step in planner.plan(report, selections)]
+        if not found and status is not Status.OK and layer is not Layer.HARDWARE:
             notes.append(
                 PlanNote(layer, "needs work gpuwiz does not automate yet; the findings' fixes say what to do.")
             )
         steps += found
-    if not steps and not notes:
+    if not steps and not any(n.layer is None or report.layer(n.layer).status is not Status.OK for n in notes):
         notes.append(PlanNote(None, "Every layer is healthy (or skipped); there is nothing to change."))
     return Plan(tuple(steps), tuple(notes))

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 from .host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
 from .nvml import FakeNvml
 from .processes import ProcessInfo
-from .profiles import MachineProfile
+from .profiles import MachineProfile, decode_file_bytes
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,9 @@ class ProfileHost:
 
     def read_text(self, path: str) -> str | None:
         return self._files.get(posixpath.normpath(path))
+
+    def read_bytes(self, path: str) -> bytes | None:
+        return decode_file_bytes(self.read_text(path))
 
     def _implied_dirs(self) -> set[str]:
         if self._dirs is not None:

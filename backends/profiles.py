@@ -6,6 +6,7 @@ line and the key, because a typo in a profile should never silently change what 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field
@@ -278,6 +279,28 @@ def _parse_nvml(v: _Validator, data: Any) -> NvmlRecord:
     if init_error and gpus:
         raise v.fail("nvml.init_error", "NVML that fails to initialise lists no gpus; remove one of them")
     return NvmlRecord(init_error, data.get("driver_version"), data.get("cuda_driver_version"), tuple(gpus))
+
+
+BINARY_PREFIX = "base64:"
+
+
+def encode_file_bytes(data: bytes) -> str:
+    """A file's content as profile text: as is when it is UTF-8 text, else `base64:` + base64."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not text.startswith(BINARY_PREFIX):
+        return text
+    return BINARY_PREFIX + base64.b64encode(data).decode("ascii")
+
+
+def decode_file_bytes(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    if text.startswith(BINARY_PREFIX):
+        return base64.b64decode(text[len(BINARY_PREFIX) :])
+    return text.encode("utf-8")
 
 
 # --- finding profiles -----------------------------------------------------------------------

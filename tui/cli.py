@@ -84,15 +84,17 @@ def cmd_doctor(args: argparse.Namespace, env: dict[str, str]) -> int:
     return report.exit_code
 
 
-def _load_answers(path: str | None) -> dict[str, Any]:
+def _load_answers(path: str | None) -> dict[str, str]:
+    """The answers file's choices as selections ("driver.branch" → "570"); {} without a file."""
     if path is None:
         return {}
+    from backends.choices import selections_from_answers
     from backends.errors import InputError
     from backends.toml_compat import toml_error_line, tomllib
 
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            return selections_from_answers(tomllib.load(fh), source=path)
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -104,9 +106,9 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
     from backends.plan import plan_document, render_sh, render_text
     from backends.planners import build_plan
 
-    choices = _load_answers(args.answers)
+    selections = _load_answers(args.answers)
     host, profile = _host(args, env)
-    plan = build_plan(run_doctor(host), choices)
+    plan = build_plan(run_doctor(host), selections, source=args.answers or "answers")
     if args.format == "json":
         print(json.dumps(plan_document(plan, profile=profile), indent=2))
     elif args.format == "sh":

@@ -1,0 +1,1 @@
+"""NVIDIA's CUDA repository as a driver source (filled in below)."""
