@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .choices import Choice, Option, Selections, effective
+from .cuda_repo import RHEL_FAMILY, repo_for
 from .doctor import DoctorReport
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer
@@ -58,6 +59,17 @@ class DriverSelection:
         return self.action == ACTION_REMOVE
 
 
+def debian_branch(hw: HardwareFacts, driver: DriverFacts) -> str | None:
+    """The branch Debian's packages give these GPUs: nvidia-detect's pick (legacy 470 packages
+    included), else the release's nvidia-driver."""
+    detected = driver.nvidia_detect.packages if driver.nvidia_detect else ()
+    for package in detected:
+        match = re.search(r"-(\d{3})-", package)
+        if match:
+            return match.group(1)
+    return DEBIAN_BRANCH.get(hw.os.codename or "") if hw.os else None
+
+
 def architectures(hw: HardwareFacts) -> list[str]:
     return [d.model.architecture for d in hw.nvidia_gpus if d.model]
 
@@ -82,16 +94,18 @@ def _ubuntu_recommendation(driver: DriverFacts) -> str | None:
     return None
 
 
-def _method_choice(hw: HardwareFacts, usable: list[BranchChoice]) -> Choice | None:
+def _method_choice(hw: HardwareFacts, driver: DriverFacts, usable: list[BranchChoice]) -> Choice | None:
     os_id = hw.os.id if hw.os else ""
-    cuda = Option(METHOD_CUDA, "NVIDIA's CUDA repository", "NVIDIA's packages, every branch; DKMS builds the module")
+    if os_id in RHEL_FAMILY and repo_for(hw) is None:
+        return None  # no other method there, and no key gpuwiz can check for this release
+    cuda = Option(METHOD_CUDA, "NVIDIA CUDA repo", "every branch, DKMS" if repo_for(hw) else "no checked key here")
     if os_id == "ubuntu":
         return Choice(
             "driver.method",
             Layer.DRIVER,
             "Install method",
             (
-                Option(METHOD_UBUNTU, "Ubuntu's packages (ubuntu-drivers)", "precompiled, Canonical-signed modules"),
+                Option(METHOD_UBUNTU, "Ubuntu (ubuntu-drivers)", "signed modules"),
                 cuda,
             ),
             METHOD_UBUNTU,
@@ -99,8 +113,8 @@ def _method_choice(hw: HardwareFacts, usable: list[BranchChoice]) -> Choice | No
         )
     if os_id == "debian":
         codename = hw.os.codename or ""
-        packaged = DEBIAN_BRANCH.get(codename)
-        distro = Option(METHOD_DISTRO, "Debian's non-free packages", f"R{packaged}" if packaged else "")
+        packaged = debian_branch(hw, driver)
+        distro = Option(METHOD_DISTRO, "Debian non-free", f"R{packaged}" if packaged else "")
         if packaged and usable and not any(b.branch == packaged for b in usable):
             return Choice(
                 "driver.method",
@@ -130,9 +144,6 @@ def _method_choice(hw: HardwareFacts, usable: list[BranchChoice]) -> Choice | No
     return None
 
 
-RHEL_FAMILY = ("rhel", "rocky", "almalinux", "centos")
-
-
 def driver_choices(report: DoctorReport) -> list[Choice]:
     facts = report.facts
     hw, driver = facts.hardware, facts.driver
@@ -145,11 +156,11 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
                 Layer.DRIVER,
                 "Installed driver",
                 (
-                    Option(ACTION_KEEP, "Keep it", "repair and protect it where needed"),
+                    Option(ACTION_KEEP, "Keep it", "repair, protect"),
                     Option(
                         ACTION_REMOVE,
                         "Remove it",
-                        "purge the driver packages",
+                        "purge the packages",
                         confirm="Remove the NVIDIA driver packages? GPU containers and CUDA stop working "
                         "until a driver is installed again.",
                     ),
@@ -159,7 +170,7 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
             )
         ]
     usable = branches_for(architectures(hw))
-    method = _method_choice(hw, usable)
+    method = _method_choice(hw, driver, usable)
     if method is None or not usable:
         return [method] if method else []
     choices = [method]
@@ -170,9 +181,9 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
     for b in usable[:BRANCH_OPTIONS]:
         note = f"CUDA {b.cuda_version}"
         if b.legacy:
-            note += ", last for your oldest GPU"
+            note += ", last for the oldest GPU"
         if hw.os.id == "ubuntu" and offered_branches and b.branch not in offered_branches:
-            note += ", CUDA repository only"
+            note += ", repo only"
         options.append(Option(b.branch, f"R{b.branch}", note))
     if recommended.branch not in {o.value for o in options}:
         options.append(Option(recommended.branch, f"R{recommended.branch}", f"CUDA {recommended.cuda_version}"))
@@ -188,8 +199,8 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
                 Layer.DRIVER,
                 "Edition (Ubuntu)",
                 (
-                    Option(DESKTOP, "Desktop", "nvidia-driver-NNN: with the X/Wayland parts"),
-                    Option(SERVER, "Server", "nvidia-driver-NNN-server: NVIDIA's datacenter release, longer support"),
+                    Option(DESKTOP, "Desktop", "with X/Wayland parts"),
+                    Option(SERVER, "Server", "datacenter release"),
                 ),
                 SERVER if headless else DESKTOP,
                 "This node boots to a text console (headless): the server edition."
@@ -203,7 +214,7 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
 def _recommended_branch(
     hw: HardwareFacts, driver: DriverFacts, usable: list[BranchChoice], offered: set[str]
 ) -> BranchChoice:
-    packaged = DEBIAN_BRANCH.get(hw.os.codename or "") if hw.os and hw.os.id == "debian" else None
+    packaged = debian_branch(hw, driver) if hw.os and hw.os.id == "debian" else None
     debian = next((b for b in usable if b.branch == packaged), None)
     if debian:
         return BranchChoice(
@@ -232,8 +243,8 @@ def _recommended_branch(
 
 
 def _flavour_choice(branch: BranchChoice) -> Choice:
-    open_opt = Option(OPEN, "Open kernel modules", "NVIDIA's default from R560; Turing and newer")
-    prop_opt = Option(PROPRIETARY, "Proprietary kernel modules", "the only ones for GPUs older than Turing")
+    open_opt = Option(OPEN, "Open", "Turing and newer")
+    prop_opt = Option(PROPRIETARY, "Proprietary", "needed before Turing")
     if branch.open_modules == "required":
         return Choice(
             "driver.flavour",

@@ -16,7 +16,6 @@ from . import apt, cuda_repo
 from .choices import Choice, Selections
 from .doctor import DoctorReport
 from .driver_choices import (
-    DEBIAN_BRANCH,
     DEBIAN_OPEN_MODULES,
     DESKTOP,
     DRIVER_KEYS,
@@ -24,6 +23,7 @@ from .driver_choices import (
     OPEN,
     SERVER,
     DriverSelection,
+    debian_branch,
     driver_choices,
     driver_selection,
     installed,
@@ -52,7 +52,10 @@ def ubuntu_package(sel: DriverSelection) -> str:
     return f"nvidia-driver-{sel.branch}{server}{flavour}"
 
 
-def _nouveau_steps(driver: DriverFacts, hardware: HardwareFacts) -> list[Step]:
+def nouveau_steps(
+    driver: DriverFacts, hardware: HardwareFacts, initramfs: tuple[str, ...] = ("update-initramfs", "-u")
+) -> list[Step]:
+    """Blacklist nouveau and rebuild the initramfs (`dracut --force` on RHEL), when nouveau is in the way."""
     if not (
         {"nouveau", "nova_core"} & set(driver.loaded_modules)
         or any(d.driver in ("nouveau", "nova_core") for d in hardware.nvidia_gpus)
@@ -71,7 +74,7 @@ def _nouveau_steps(driver: DriverFacts, hardware: HardwareFacts) -> list[Step]:
             "driver.update-initramfs",
             "Rebuild the initramfs without nouveau",
             Layer.DRIVER,
-            argv=("update-initramfs", "-u"),
+            argv=initramfs,
             why="nouveau is loaded from the initramfs early in boot; the blacklist must be in there too.",
         ),
     ]
@@ -209,7 +212,8 @@ class AptDriverPlanner:
         if installed(driver):
             return []  # installed but broken otherwise: the findings say what to do (reboot, MOK, …)
         if sel.method == METHOD_CUDA:
-            steps = _nouveau_steps(driver, hw) + cuda_repo.apt_steps(hw, driver, sel)
+            steps = nouveau_steps(driver, hw) + cuda_repo.apt_steps(hw, driver, sel.branch, sel.flavour)
+            steps += _protect_steps([cuda_repo.packages(sel.branch, sel.flavour)[1]], driver.unattended_blacklist)
         elif hw.os.id == "ubuntu":
             steps = self._ubuntu(driver, hw, sel)
         else:
@@ -223,10 +227,11 @@ class AptDriverPlanner:
         package = ubuntu_package(sel)
         offered = [d.package for dev in driver.ubuntu_drivers or () for d in dev.drivers]
         if offered and package not in offered:
+            branches = sorted({m.group(1) for p in offered if (m := re.match(r"nvidia-driver-(\d+)", p))}, key=int)
             raise InputError(
                 "choices",
-                f"driver: Ubuntu does not offer {package} for these GPUs (it offers {', '.join(offered)}); "
-                "pick another branch or edition, or the CUDA repository method",
+                f"Ubuntu offers no {package} for these GPUs (its branches here: "
+                f"{', '.join('R' + b for b in branches) or 'none'}); pick one of those, or the CUDA repository method.",
             )
         recommended = next((d.recommended.package for d in driver.ubuntu_drivers or () if d.recommended), None)
         if package == recommended:
@@ -238,7 +243,7 @@ class AptDriverPlanner:
             why = f"R{sel.branch}, {sel.flavour} kernel modules, {sel.edition} edition" + (
                 f" (Ubuntu recommends {recommended})." if recommended else "."
             )
-        steps = _nouveau_steps(driver, hw)
+        steps = nouveau_steps(driver, hw)
         steps.append(apt.update_step())
         steps.append(
             Step(
@@ -267,7 +272,7 @@ class AptDriverPlanner:
 
     def _debian(self, driver: DriverFacts, hw: HardwareFacts, sel: DriverSelection) -> list[Step]:
         codename = hw.os.codename or ""
-        packaged = DEBIAN_BRANCH.get(codename)
+        packaged = debian_branch(hw, driver)
         if packaged and sel.branch != packaged:
             raise InputError(
                 "choices",
@@ -280,7 +285,7 @@ class AptDriverPlanner:
                 f"driver.flavour = open: Debian {codename or 'here'} cannot install its open modules with its driver "
                 "(nvidia-open-kernel-dkms lags behind nvidia-driver); pick proprietary, or the CUDA repository method",
             )
-        steps = _nouveau_steps(driver, hw)
+        steps = nouveau_steps(driver, hw)
         sources = apt.parse_sources(dict(driver.apt_sources))
         edit = apt.nonfree_sources_edit(
             sources, hw.os.codename, dict(driver.apt_sources).get(apt.NONFREE_SOURCES_PATH), distro="debian"
@@ -295,11 +300,7 @@ class AptDriverPlanner:
             "nvidia-detect's recommendation for this card" if detected else "Debian's packaged driver for this release"
         ) + "; DKMS builds the module for each installed kernel."
         if hw.secure_boot:
-            why += (
-                " Secure Boot is on: BEFORE the reboot run `mokutil --import /var/lib/dkms/mok.pub`, choose a"
-                " one-time password, and at the next boot pick 'Enroll MOK' in the blue MOK manager and type it;"
-                " otherwise the firmware refuses the module."
-            )
+            why += " " + cuda_repo.MOK_BEFORE_REBOOT
         steps.append(
             apt.install_step(
                 [*modules, package, "firmware-misc-nonfree"],

@@ -87,6 +87,7 @@ class DriverFacts:
     default_target: str | None = None  # `systemctl get-default`: multi-user.target = a headless node
     apt_sources: tuple[tuple[str, str], ...] = ()  # (path, text) of apt's source files, for the planner
     unattended_blacklist: str | None = None  # gpuwiz's unattended-upgrades blacklist file, if written
+    dnf_repos: tuple[tuple[str, str], ...] = ()  # (path, text) of /etc/yum.repos.d/*.repo, for the planner
 
 
 @dataclass(frozen=True)

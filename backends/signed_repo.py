@@ -116,10 +116,11 @@ class DnfRepo:
     name: str
     baseurl: str
     key: RepoKey
+    file_name: str = ""  # default: the repo id; NVIDIA's own `.repo` files are named otherwise
 
     @property
     def path(self) -> str:
-        return f"/etc/yum.repos.d/{self.repo_id}.repo"
+        return f"/etc/yum.repos.d/{self.file_name or self.repo_id + '.repo'}"
 
     def text(self) -> str:
         return (

@@ -95,3 +95,23 @@ def test_internal_error_in_the_wizard_is_one_line_and_exit_3(tmp_path):
     assert "Traceback" not in done.stderr + done.stdout
     log = lines[0].rsplit(" ", 1)[1]
     assert log.startswith(str(tmp_path)) and "simulated bug" in open(log).read()
+
+
+def test_driver_branch_choice_open(snap_compare):
+    """The driver branch list opened from the keyboard: every branch for the card, the recommended one marked."""
+
+    async def open_branch(pilot) -> None:
+        await probed(pilot)
+        await pilot.press("2", "tab", "tab", "tab", "enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app("fresh-rtx3060"), terminal_size=(80, 24), run_before=open_branch)
+
+
+def test_remove_driver_confirmation(snap_compare):
+    async def ask(pilot) -> None:
+        await probed(pilot)
+        await pilot.press("2", "tab", "tab", "enter", "down", "enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app("homelab-ready"), terminal_size=(80, 24), run_before=ask)

@@ -23,7 +23,7 @@ def probe_all(host: Host, *, stop_without_gpu: bool = True) -> MachineFacts:
     return MachineFacts(
         hardware,
         driver=driver,
-        toolkit=probe_toolkit(host, packages, dict(driver.apt_sources)),
+        toolkit=probe_toolkit(host, packages, dict(driver.apt_sources + driver.dnf_repos)),
         runtime=probe_runtime(host),
         k8s=probe_k8s(host),
     )

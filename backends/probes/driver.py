@@ -15,6 +15,8 @@ from ..nvml import read_nvml
 from ..parsers import parse_proc_driver_version, parse_proc_modules
 from .packages import is_driver_package
 
+YUM_REPOS = "/etc/yum.repos.d"
+
 MODULES_OF_INTEREST = ("nvidia", "nvidia_uvm", "nvidia_drm", "nvidia_modeset", "nouveau", "nova_core")
 DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/nvidia-uvm")
 
@@ -37,6 +39,17 @@ def module_flavour(version_text: str | None, packages: tuple[Package, ...]) -> s
     if not kernel_packages:
         return None
     return "open" if any("open" in name for name in kernel_packages) else "proprietary"
+
+
+def read_dnf_repos(host: Host) -> tuple[tuple[str, str], ...]:
+    """(path, text) of every `.repo` file dnf reads."""
+    found = []
+    for name in host.list_dir(YUM_REPOS):
+        if name.endswith(".repo"):
+            text = host.read_text(f"{YUM_REPOS}/{name}")
+            if text is not None:
+                found.append((f"{YUM_REPOS}/{name}", text))
+    return tuple(found)
 
 
 def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFacts) -> DriverFacts:
@@ -72,6 +85,7 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
     if hardware.os and hardware.os.id == "debian" and "nvidia" not in modules and host.which("nvidia-detect"):
         nvidia_detect = parse_nvidia_detect(host.run(["nvidia-detect"], timeout=60).stdout)
     apt_sources = tuple(read_source_files(host).items()) if host.which("apt-get") else ()
+    dnf_repos = read_dnf_repos(host) if host.which("dnf") else ()
     nvml = read_nvml(host.nvml(), with_processes=False)
     return DriverFacts(
         loaded_modules=tuple(m for m in MODULES_OF_INTEREST if m in modules),
@@ -92,5 +106,6 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         nvidia_detect=nvidia_detect,
         default_target=default_target,
         apt_sources=apt_sources,
+        dnf_repos=dnf_repos,
         unattended_blacklist=host.read_text(UNATTENDED_UPGRADES_PATH),
     )

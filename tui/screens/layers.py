@@ -9,14 +9,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 
+from backends.choices import Choice, effective
 from backends.doctor import DoctorReport, run_doctor
+from backends.errors import InputError
 from backends.findings import LAYERS, Layer, Status
 from backends.plan import Plan
-from backends.planners import build_plan
+from backends.planners import build_plan, offered_choices
 
 from ..facts_view import layer_rows
+from ..widgets.choices_panel import ChoiceChanged, ChoicesPanel
 from ..widgets.layer_detail import LayerDetail
 from ..widgets.layer_list import LayerList
+from .confirm import ConfirmScreen
 
 SEVERITY_ORDER = (Status.FAIL, Status.WARN, Status.OK, Status.SKIP)  # what needs action first
 
@@ -31,6 +35,8 @@ class LayersScreen(Screen[None]):
         super().__init__()
         self.report: DoctorReport | None = None
         self.plan: Plan | None = None
+        self.choices: list[Choice] = []
+        self.picks: dict[str, str] = {}  # what the user picked; the rest stays recommended
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -51,20 +57,66 @@ class LayersScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="probe")
     def _probe(self) -> None:
         report = run_doctor(self.app.host)  # type: ignore[attr-defined]
-        plan = build_plan(report, {})
-        self.app.call_from_thread(self._show_report, report, plan)
+        choices = offered_choices(report)
+        offered = {c.key: c for c in choices}
+        # picks that no longer arise (a driver got installed) or no longer fit are dropped on a re-probe
+        selections = {k: v for k, v in self.picks.items() if k in offered and v in offered[k].values}
+        try:
+            plan = build_plan(report, selections, source="choices")
+        except InputError:
+            selections = {}
+            plan = build_plan(report, {}, source="choices")
+        self.app.call_from_thread(self._show_report, report, choices, plan, selections)
 
-    def _show_report(self, report: DoctorReport, plan: Plan) -> None:
+    def _show_report(self, report: DoctorReport, choices: list[Choice], plan: Plan, selections: dict[str, str]) -> None:
         self.report = report
+        self.picks = selections
+        self.choices = choices
         self.plan = plan
         self.query_one(LayerList).show_statuses({r.layer: r.status for r in report.layers})
         self._show_detail(self._current())
+
+    def on_choice_changed(self, event: ChoiceChanged) -> None:
+        event.stop()
+        option = event.choice.option(event.value)
+        if option and option.confirm:
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._replan(event.choice.key, event.value, event.previous)
+                else:
+                    self.query_one(ChoicesPanel).revert(event.choice.key, event.previous)
+
+            self.app.push_screen(ConfirmScreen(option.confirm, yes=option.label), answered)
+            return
+        self._replan(event.choice.key, event.value, event.previous)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def _replan(self, key: str, value: str, previous: str) -> None:
+        if self.report is None:
+            return
+        selections = {**self.picks, key: value}
+        try:
+            plan = build_plan(self.report, selections, source="choices")
+        except InputError as exc:
+            self.app.call_from_thread(self._refused, key, previous, exc.message)
+            return
+        self.app.call_from_thread(self._show_plan, plan, selections)
+
+    def _refused(self, key: str, previous: str, message: str) -> None:
+        self.query_one(ChoicesPanel).revert(key, previous)
+        self.notify(message, title="Not possible here", severity="error", timeout=8)
+
+    def _show_plan(self, plan: Plan, selections: dict[str, str]) -> None:
+        self.plan = plan
+        self.picks = selections
+        self._show_detail(self._current(), scroll=False)
 
     def _current(self) -> Layer:
         index = self.query_one(LayerList).highlighted
         return LAYERS[index or 0]
 
-    def _show_detail(self, layer: Layer) -> None:
+    def _show_detail(self, layer: Layer, scroll: bool = True) -> None:
         detail = self.query_one(LayerDetail)
         if self.report is None:
             detail.show_probing(layer)
@@ -73,8 +125,13 @@ class LayersScreen(Screen[None]):
         findings = tuple(sorted(r.findings, key=lambda f: SEVERITY_ORDER.index(f.status)))
         steps = tuple(s for s in self.plan.steps if s.layer is layer) if self.plan else ()
         notes = tuple(n.text for n in self.plan.notes if n.layer is layer) if self.plan else ()
-        detail.show_layer(layer, r.status, layer_rows(self.report.facts, layer), findings, steps, notes)
-        self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
+        choices = tuple(c for c in self.choices if c.layer is layer)
+        values = effective(list(choices), self.picks)
+        detail.show_layer(
+            layer, r.status, layer_rows(self.report.facts, layer), findings, steps, notes, choices, values
+        )
+        if scroll:
+            self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show_detail(Layer(event.option_id))

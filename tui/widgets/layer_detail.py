@@ -7,12 +7,16 @@ import shlex
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
+from backends.choices import Choice
 from backends.findings import Finding, Layer, Status
 from backends.plan import Step
 
 from ..report_text import MARKS
+from .choices_panel import ChoicesPanel
 
 
 def _facts_table(rows: list[tuple[str, str]]) -> Table:
@@ -64,11 +68,18 @@ def _step(n: int, step: Step) -> Text:
     return text
 
 
-class LayerDetail(Static):
-    """Dumb: renders the rows and findings it is handed."""
+class LayerDetail(Vertical):
+    """Dumb: renders the findings, choices, plan and facts it is handed."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="summary")
+        yield ChoicesPanel(id="choices")
+        yield Static(id="plan-view")
 
     def show_probing(self, layer: Layer) -> None:
-        self.update(Text(f"{layer.title}\n\nProbing this machine…", style="dim"))
+        self.query_one("#summary", Static).update(Text(f"{layer.title}\n\nProbing this machine…", style="dim"))
+        self.query_one(ChoicesPanel).show([], {})
+        self.query_one("#plan-view", Static).update("")
 
     def show_layer(
         self,
@@ -78,16 +89,19 @@ class LayerDetail(Static):
         findings: tuple[Finding, ...],
         steps: tuple[Step, ...] = (),
         notes: tuple[str, ...] = (),
+        choices: tuple[Choice, ...] = (),
+        values: dict[str, str] | None = None,
     ) -> None:
         mark, style = MARKS[status]
         title = Text(f"{layer.title}  ", style="bold")
         title.append(f"{mark} {status.value.upper()}", style=style)
-        parts: list = [title, Text("")]
-        parts += [_finding(f) for f in findings]
+        self.query_one("#summary", Static).update(Group(title, Text(""), *[_finding(f) for f in findings]))
+        self.query_one(ChoicesPanel).show(list(choices), values or {})
+        parts: list = []
         if steps or notes:
             parts += [Text(""), Text("Plan (runs only after you confirm)", style="bold underline")]
             parts += [_step(n, s) for n, s in enumerate(steps, 1)]
             parts += [Text(note, style="dim") for note in notes]
         if rows:
             parts += [Text(""), Text("Detected", style="bold underline"), _facts_table(rows)]
-        self.update(Group(*parts))
+        self.query_one("#plan-view", Static).update(Group(*parts))

@@ -1,0 +1,76 @@
+"""The choices on a layer screen, driven by keys as a user would (Textual pilot)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from textual.widgets import Select, Static
+
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.layers import LayersScreen
+
+from test_snapshots import make_app, probed
+
+
+def plan_text(app) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(app.screen.query_one("#plan-view", Static).content)
+    return console.export_text()
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_removing_the_driver_asks_first_and_no_keeps_it():
+    async def go():
+        app = make_app("homelab-ready")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await probed(pilot)
+            await pilot.press("2", "tab", "tab")
+            assert app.focused.id == "choice-driver-action"
+            await pilot.press("enter", "down", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("n")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, LayersScreen)
+            assert screen.query_one("#choice-driver-action", Select).value == "keep"
+            assert screen.picks == {} and "purge" not in plan_text(app)
+
+            await pilot.press("enter", "down", "enter")
+            await pilot.pause()
+            await pilot.press("y")
+            await settle(pilot)
+            assert screen.picks == {"driver.action": "remove"}
+            assert [s.id for s in screen.plan.steps][:2] == ["driver.purge-packages", "driver.autoremove"]
+            assert "apt-get purge" in plan_text(app)
+
+    asyncio.run(go())
+
+
+def test_a_choice_the_machine_cannot_take_is_refused_and_reverted():
+    async def go():
+        app = make_app("fresh-rtx3060")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await probed(pilot)
+            await pilot.press("2", "tab", "tab", "tab")
+            assert app.focused.id == "choice-driver-branch"
+            await pilot.press("enter", "home", "enter")  # R610: not packaged by Ubuntu here
+            await settle(pilot)
+            screen = app.screen
+            assert screen.query_one("#choice-driver-branch", Select).value == "535"
+            assert screen.picks == {}
+            assert any("Ubuntu offers no nvidia-driver-610" in n.message for n in app._notifications)
+
+            await pilot.press("shift+tab", "enter", "down", "enter")  # method: NVIDIA's CUDA repository
+            await settle(pilot)
+            assert screen.picks == {"driver.method": "cuda-repo"}
+            assert "cuda-drivers-535" in plan_text(app)
+
+    asyncio.run(go())
