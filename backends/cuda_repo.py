@@ -22,17 +22,14 @@ from .errors import InputError
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer
 from .plan import Step
+from .secure_boot import mok_steps
 from .signed_repo import DnfRepo, RepoKey, apt_source_edit, apt_source_line, key_steps
 
 BASE_URL = "https://developer.download.nvidia.com/compute/cuda/repos"
 APT_KEYRING = "/usr/share/keyrings/cuda-archive-keyring.gpg"
 RPM_KEYRING = "/etc/pki/rpm-gpg/RPM-GPG-KEY-NVIDIA-CUDA"
 PINNING_FROM = 590
-MOK_BEFORE_REBOOT = (
-    "Secure Boot is on: BEFORE the reboot run `mokutil --import /var/lib/dkms/mok.pub`, choose a one-time"
-    " password, and at the next boot pick 'Enroll MOK' in the blue MOK manager and type it; otherwise the"
-    " firmware refuses the module."
-)  # branches from here on are pinned with nvidia-driver-pinning-<branch>
+# branches from here on are pinned with nvidia-driver-pinning-<branch>
 
 # Signing key per repository directory: (key file, fingerprint, where it is published).
 _SIGNATURES = "https://github.com/NVIDIA/cuda-repo-management/blob/main/SIGNATURES.md"
@@ -155,9 +152,7 @@ def apt_steps(hw: HardwareFacts, driver: DriverFacts, branch: str, flavour: str)
             )
         )
     why = f"R{branch} with the {flavour} kernel modules from NVIDIA's repository; DKMS builds the module."
-    if hw.secure_boot:
-        why += " " + MOK_BEFORE_REBOOT
     steps.append(
         apt.install_step([package], step_id="driver.install", title=f"Install the NVIDIA driver ({package})", why=why)
     )
-    return steps
+    return steps + mok_steps(hw)

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .choices import Choice, Selections
-from .cuda_repo import MOK_BEFORE_REBOOT, OPEN, RHEL_FAMILY, no_repo_error, repo_for
+from .cuda_repo import OPEN, RHEL_FAMILY, no_repo_error, repo_for
 from .doctor import DoctorReport
 from .driver_choices import DRIVER_KEYS, driver_choices, driver_selection, installed
 from .driver_plan import nouveau_steps
 from .facts import HardwareFacts
 from .findings import Layer, Status
-from .plan import Step
+from .plan import NotAutomated, Step
+from .secure_boot import mok_steps
 from .signed_repo import dnf_repo_edit, key_steps
 
 DNF = ("dnf", "-y")
@@ -118,7 +119,13 @@ class DnfDriverPlanner:
             return []  # installed: the findings say what to do (reboot, MOK, …)
         repo = repo_for(hw)
         if repo is None:
-            raise no_repo_error(hw)
+            if "driver.method" in selections:
+                raise no_repo_error(hw)
+            raise NotAutomated(
+                f"NVIDIA's repository for {hw.os.pretty_name} is signed with a key whose fingerprint gpuwiz could "
+                "not take from an NVIDIA publication; install the driver by NVIDIA's guide "
+                "(docs.nvidia.com/datacenter/tesla/driver-installation-guide), and gpuwiz checks it afterwards."
+            )
         if not sel.branch:
             return []
         dnf_repo = repo.dnf_repo()
@@ -153,8 +160,6 @@ class DnfDriverPlanner:
             )
         )
         why = f"R{sel.branch} with the {sel.flavour} kernel modules; the module stream keeps dnf on this branch."
-        if hw.secure_boot:
-            why += " " + MOK_BEFORE_REBOOT
         if open_modules:
             steps.append(
                 Step(
@@ -186,6 +191,7 @@ class DnfDriverPlanner:
                     why=why,
                 )
             )
+        steps += mok_steps(hw)
         steps.append(
             dnf_install(
                 ["python3-dnf-plugin-versionlock"],

@@ -32,6 +32,7 @@ from .errors import InputError
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer, Status
 from .plan import FileEdit, Step
+from .secure_boot import enroll_step, mok_path, mok_steps
 
 NOUVEAU_BLACKLIST = "/etc/modprobe.d/gpuwiz-blacklist-nouveau.conf"
 NOUVEAU_BLACKLIST_TEXT = (
@@ -209,8 +210,10 @@ class AptDriverPlanner:
             steps = _protect_steps(_unheld(driver), driver.unattended_blacklist)
             steps[-1] = replace(steps[-1], reboot=True)
             return steps
+        if ids.get("driver.secure-boot-key") is Status.FAIL and hw.secure_boot:
+            return [replace(enroll_step(driver.mok_path or mok_path(hw)), reboot=True)]  # row 4
         if installed(driver):
-            return []  # installed but broken otherwise: the findings say what to do (reboot, MOK, …)
+            return []  # installed but broken otherwise: the findings say what to do (reboot, …)
         if sel.method == METHOD_CUDA:
             steps = nouveau_steps(driver, hw) + cuda_repo.apt_steps(hw, driver, sel.branch, sel.flavour)
             steps += _protect_steps([cuda_repo.packages(sel.branch, sel.flavour)[1]], driver.unattended_blacklist)
@@ -299,8 +302,6 @@ class AptDriverPlanner:
         why = (
             "nvidia-detect's recommendation for this card" if detected else "Debian's packaged driver for this release"
         ) + "; DKMS builds the module for each installed kernel."
-        if hw.secure_boot:
-            why += " " + cuda_repo.MOK_BEFORE_REBOOT
         steps.append(
             apt.install_step(
                 [*modules, package, "firmware-misc-nonfree"],
@@ -309,6 +310,7 @@ class AptDriverPlanner:
                 why=why,
             )
         )
+        steps += mok_steps(hw)
         steps += _protect_steps([package], driver.unattended_blacklist)
         return steps
 

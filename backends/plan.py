@@ -47,10 +47,15 @@ class Step:
     reboot: bool = False  # a reboot must follow before later layers can work
     verifies: tuple[str, ...] = ()  # finding ids that prove the step worked
     why: str = ""
+    interactive: bool = False  # asks the person at the terminal (a one-time password): it gets the terminal
 
     def __post_init__(self) -> None:
         if (self.argv is None) == (self.edit is None):
             raise ValueError(f"step {self.id}: exactly one of argv and edit must be set")
+
+
+class NotAutomated(Exception):
+    """A planner's way to say why it plans nothing for a layer that needs work (becomes a PlanNote)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ def render_text(plan: Plan) -> str:
     lines = [f"Plan: {len(plan.steps)} step(s)"]
     for n, step in enumerate(plan.steps, 1):
         root = " (root)" if step.needs_root else ""
+        root += " (asks you at the terminal)" if step.interactive else ""
         lines.append("")
         lines.append(f"{n}. [{step.layer.value}] {step.title}{root}")
         if step.why:
@@ -161,6 +167,8 @@ def render_sh(plan: Plan) -> str:
         lines += ["", f"# [{n}/{total}] {step.layer.value}: {step.title}"]
         if step.why:
             lines.append(f"# why: {step.why}")
+        if step.interactive:
+            lines.append("# asks you at the terminal: run this script from one")
         body = [shlex.join(step.argv)] if step.argv else _sh_edit(step.edit)  # type: ignore[arg-type]
         body += [f"systemctl restart {shlex.quote(u)}" for u in step.restarts]
         if step.skip_if:

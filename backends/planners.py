@@ -14,7 +14,7 @@ from .choices import Choice, Selections, validate
 from .doctor import DoctorReport
 from .errors import InputError
 from .findings import LAYERS, Layer, Status
-from .plan import Plan, PlanNote, Step
+from .plan import NotAutomated, Plan, PlanNote, Step
 
 ENTRY_POINT_GROUP = "gpuwiz.backends"
 
@@ -94,8 +94,18 @@ def build_plan(
                 )
             )
             continue
-        found = [step for planner in mine for step in planner.plan(report, selections)]
-        if not found and status is not Status.OK and layer is not Layer.HARDWARE:
+        found: list[Step] = []
+        for planner in mine:
+            try:
+                found += planner.plan(report, selections)
+            except NotAutomated as exc:
+                notes.append(PlanNote(layer, str(exc)))
+        if (
+            not found
+            and status is not Status.OK
+            and layer is not Layer.HARDWARE
+            and not any(n.layer is layer for n in notes)
+        ):
             notes.append(
                 PlanNote(layer, "needs work gpuwiz does not automate yet; the findings' fixes say what to do.")
             )

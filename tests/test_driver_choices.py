@@ -103,10 +103,13 @@ def test_cuda_repository_on_ubuntu(profile_host):
         "driver.apt-update",
         "driver.pin-branch",
         "driver.install",
+        "driver.enroll-mok",  # Secure Boot is on and DKMS signs with its own key
         "driver.hold-packages",
         "driver.unattended-upgrades",
     ]
     steps = {s.id: s for s in plan.steps}
+    assert steps["driver.enroll-mok"].argv == ("mokutil", "--import", "/var/lib/shim-signed/mok/MOK.der")
+    assert steps["driver.enroll-mok"].interactive
     url = "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/"
     assert steps["driver.key-download"].argv[-1] == url + "3bf863cc.pub"
     assert steps["driver.key-check"].argv[-2:] == ("--list-keys", "EB693B3035CD5710E231E123A4B469963BF863CC")
@@ -199,3 +202,75 @@ def test_cli_plan_with_answers(tmp_path, isolated_env):
         f"gpuwiz: {answers}: driver.flavor: unknown choice (known: driver.action, driver.branch, driver.edition, "
         "driver.flavour, driver.method)"
     ]
+
+
+# --- RHEL family: NVIDIA's repository through dnf --------------------------------------------------
+
+
+def test_rocky_gets_the_cuda_repository_through_dnf(profile_host):
+    report = run_doctor(profile_host("rocky9-l4"))
+    choices = by_key(offered_choices(report))
+    assert choices["driver.method"].values == ("cuda-repo",)
+    assert "driver.edition" not in choices and choices["driver.flavour"].recommended == "open"
+    plan = build_plan(report, {"driver.branch": "580"})
+    assert ids(plan) == [
+        "driver.dnf-plugins",
+        "driver.enable-crb",
+        "driver.epel",
+        "driver.kernel-headers",
+        "driver.key-tools",
+        "driver.key-workdir",
+        "driver.key-download",
+        "driver.key-dearmor",
+        "driver.key-check",
+        "driver.key-install",
+        "driver.cuda-repo-source",
+        "driver.module-stream",
+        "driver.install",
+        "driver.versionlock-plugin",
+        "driver.hold-packages",
+    ]
+    steps = {s.id: s for s in plan.steps}
+    assert steps["driver.enable-crb"].argv == ("dnf", "config-manager", "--set-enabled", "crb")
+    assert steps["driver.kernel-headers"].argv[-2] == "kernel-devel-5.14.0-503.26.1.el9_5.x86_64"
+    assert steps["driver.key-check"].argv[-1] == "610C7B14E068A878070DA4E99CD0A493D42D0685"
+    assert "--armor" in steps["driver.key-install"].argv  # rpm reads armored keys
+    repo = steps["driver.cuda-repo-source"].edit
+    assert repo.path == "/etc/yum.repos.d/cuda-rhel9.repo" and "[cuda-rhel9-x86_64]\n" in repo.new_text
+    assert "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-NVIDIA-CUDA\n" in repo.new_text
+    assert steps["driver.module-stream"].argv == ("dnf", "-y", "module", "enable", "nvidia-driver:580-open")
+    assert steps["driver.hold-packages"].argv == ("dnf", "versionlock", "add", "*nvidia*580*")
+    assert plan.steps[-1].reboot
+    assert subprocess.run(["bash", "-n", "-c", render_sh(plan)]).returncode == 0
+
+
+def test_rhel_proprietary_and_rhel_repos(profile_host):
+    facts = probe_all(profile_host("rocky9-l4"))
+    rhel = replace(facts.hardware, os=OsInfo("rhel", "8.10", "Red Hat Enterprise Linux 8.10 (Ootpa)", ("fedora",)))
+    plan = build_plan(
+        diagnose(replace(facts, hardware=rhel)), {"driver.flavour": "proprietary", "driver.branch": "570"}
+    )
+    steps = {s.id: s for s in plan.steps}
+    assert steps["driver.enable-crb"].argv == (
+        "subscription-manager",
+        "repos",
+        "--enable",
+        "codeready-builder-for-rhel-8-x86_64-rpms",
+    )
+    assert steps["driver.epel"].argv[-1] == "https://dl.fedoraproject.org/pub/epel/epel-release-latest-8.noarch.rpm"
+    assert steps["driver.install"].argv == ("dnf", "-y", "module", "install", "nvidia-driver:570-dkms")
+    assert "driver.dnf-plugins" not in steps
+
+
+def test_rhel10_is_not_planned_without_a_key_gpuwiz_can_check(profile_host):
+    facts = probe_all(profile_host("rocky9-l4"))
+    hw = replace(
+        facts.hardware, os=OsInfo("rocky", "10.0", "Rocky Linux 10.0 (Red Quartz)", ("rhel", "centos", "fedora"))
+    )
+    report = diagnose(replace(facts, hardware=hw))
+    assert offered_choices(report) == []
+    plan = build_plan(report, {})
+    driver_notes = [n.text for n in plan.notes if n.layer and n.layer.value == "driver"]
+    assert (
+        plan.steps == () and len(driver_notes) == 1 and "could not take from an NVIDIA publication" in driver_notes[0]
+    )

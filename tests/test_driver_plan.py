@@ -72,7 +72,9 @@ def test_debian_bookworm_enables_nonfree_then_installs(profile_host):
     edit = plan.steps[2].edit
     assert "non-free" in edit.new_text and "contrib" in edit.new_text
     assert plan.steps[4].argv[-2:] == ("nvidia-driver", "firmware-misc-nonfree")
-    assert "mokutil --import /var/lib/dkms/mok.pub" in plan.steps[4].why  # Secure Boot is on here
+    # Secure Boot is on here: DKMS's key is queued for enrolment (a one-time password) before the reboot
+    assert plan.steps[5].argv == ("mokutil", "--import", "/var/lib/dkms/mok.pub") and plan.steps[5].interactive
+    assert "# asks you at the terminal" in render_sh(plan)
 
 
 def test_without_ubuntu_drivers_the_catalogue_picks_the_branch(profile_host):
@@ -132,11 +134,20 @@ def test_missing_headers_plan_rebuilds_the_module(profile_host):
 
 
 def test_a_broken_layer_without_steps_says_so(profile_host):
-    """Never "every layer is healthy" while one fails: the MOK needs the user at the firmware prompt."""
-    plan = build_plan(run_doctor(profile_host("secureboot-unenrolled-mok")), {})
+    """Never "every layer is healthy" while one fails: BAR1 is the hypervisor's to fix, not gpuwiz's."""
+    plan = build_plan(run_doctor(profile_host("vm-bar1")), {})
     notes = {n.layer.value if n.layer else None: n.text for n in plan.notes}
     assert "driver" in notes and "does not automate" in notes["driver"]
     assert None not in notes
+
+
+def test_unenrolled_mok_is_queued_then_the_reboot(profile_host):
+    """Row 4: the key is queued with a one-time password typed at the terminal, then the firmware asks for it."""
+    plan = build_plan(run_doctor(profile_host("secureboot-unenrolled-mok")), {})
+    assert ids(plan) == ["driver.enroll-mok"]
+    step = plan.steps[0]
+    assert step.argv == ("mokutil", "--import", "/var/lib/shim-signed/mok/MOK.der")
+    assert step.interactive and step.reboot and "Enroll MOK" in step.why
 
 
 def test_version_mismatch_plan_protects_then_reboots(profile_host):

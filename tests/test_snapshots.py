@@ -115,3 +115,8 @@ def test_remove_driver_confirmation(snap_compare):
         await pilot.pause()
 
     assert snap_compare(make_app("homelab-ready"), terminal_size=(80, 24), run_before=ask)
+
+
+def test_driver_screen_rocky(snap_compare):
+    """RHEL family: NVIDIA's repository through dnf is the one method; branch and flavour to choose."""
+    assert snap_compare(make_app("rocky9-l4"), terminal_size=(80, 24), press=["2"], run_before=probed)

@@ -163,7 +163,7 @@ def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocker: str | None) 
                 if blocker
                 else "Reboot into the installed driver (check Secure Boot and nouveau first)."
                 if f.packages
-                else "Install the distribution's driver: see `gpuwiz plan`.",
+                else "Install the NVIDIA driver: `gpuwiz plan` shows how for this system.",
                 ("/proc/modules has no nvidia",),
             )
         )

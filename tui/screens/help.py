@@ -9,16 +9,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 HELP_TEXT = """\
-[b]gpuwiz[/b] checks a machine layer by layer, bottom up:
+[b]gpuwiz [/b]checks a machine layer by layer, bottom up:
 hardware → driver → container toolkit → container runtime → Kubernetes.
 
 Each layer shows what was detected and its findings:
   ✓ ok   ! warning   ✗ failed   - skipped (with the reason)
-A failed finding names its fix.
+A failed finding names its fix. Below: the layer's choices (* marks the
+recommended option) and the plan they make; nothing runs without a yes.
 
 [b]Keys[/b]
   ↑/↓ or 1-5   choose a layer
-  Tab          switch to the details and back (there ↑/↓ PgUp/PgDn scroll)
+  Tab          details (↑/↓ PgUp/PgDn scroll), then each choice
+  Enter / Esc  open / close a choice
   r            probe the machine again
   ?            this help
   q            quit
