@@ -32,3 +32,9 @@ class UsageError(GpuwizError):
     """The command line itself is wrong."""
 
     exit_code = 2
+
+
+class ActionFailed(GpuwizError):
+    """Something gpuwiz was asked to do could not be done (a file it cannot write)."""
+
+    exit_code = 1

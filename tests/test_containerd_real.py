@@ -25,7 +25,7 @@ pytestmark = [
 
 def containerd_major_minor() -> tuple[int, int]:
     out = subprocess.run(["containerd", "--version"], capture_output=True, text=True).stdout
-    m = re.search(r"\s v?(\d+)\.(\d+)\.", out)
+    m = re.search(r"\sv?(\d+)\.(\d+)\.", out)
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
@@ -40,13 +40,13 @@ def dump(tmp_path: Path, text: str) -> dict:
 
 
 def configs() -> list[tuple[str, str]]:
-    out = [(p.name, p.read_text()) for p in sorted(DATA.glob("v2-*.toml"))]
+    out = [(p.name, p.read_text()) for p in sorted((DATA / "containerd").glob("v2-*.toml"))]
     for name in ("homelab-ready", "dgx-h100x8", "laptop-mx150"):
         text = load_profile(name, {}).files.get("/etc/containerd/config.toml")
         if text is not None:
             out.append((f"{name}:/etc/containerd/config.toml", text))
     if containerd_major_minor() >= (2, 0):
-        out += [(p.name, p.read_text()) for p in sorted(DATA.glob("v3-*.toml"))]
+        out += [(p.name, p.read_text()) for p in sorted((DATA / "containerd").glob("v3-*.toml"))]
     return out
 
 

@@ -106,7 +106,7 @@ def test_os_release():
 )
 def test_containerd_default_configs(name, version, runtimes):
     """The real `containerd config default` outputs of containerd 1.6, 1.7 and 2.1."""
-    got = read_runtimes(tomllib.loads((DATA / name).read_text()))
+    got = read_runtimes(tomllib.loads((DATA / "containerd" / name).read_text()))
     assert (got.version, got.runtimes, got.default_runtime, got.cri_disabled) == (version, runtimes, "runc", False)
 
 

@@ -44,6 +44,57 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--answers", metavar="F", help="answers file (TOML) with your choices")
     plan.add_argument("--format", choices=("text", "sh", "json"), default="text")
 
+    runtime = sub.add_parser("runtime", parents=[profile_opt], help="container runtime configs: configure")
+    rsub = runtime.add_subparsers(dest="runtime_command", metavar="ACTION", required=True, parser_class=_Parser)
+    conf = rsub.add_parser(
+        "configure",
+        parents=[profile_opt],
+        help="add the NVIDIA runtime to docker, containerd or CRI-O (like nvidia-ctk runtime configure)",
+        description="Add the NVIDIA runtime to a container runtime's config, keeping comments, key order and "
+        "every other key. nvidia-ctk's spellings are accepted too.",
+    )
+    conf.add_argument("--runtime", choices=("docker", "containerd", "crio"), default="docker")
+    conf.add_argument("--config", metavar="PATH", help="the config to edit (default: the one the runtime reads)")
+    conf.add_argument(
+        "--drop-in",
+        "--drop-in-config",
+        dest="drop_in",
+        metavar="PATH|none",
+        help="containerd/CRI-O: the drop-in file to write ('none' or empty: edit --config in place)",
+    )
+    conf.add_argument(
+        "--set-as-default",
+        "--nvidia-set-as-default",
+        dest="set_as_default",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_flag,
+        metavar="BOOL",
+        help="make it the default runtime",
+    )
+    conf.add_argument(
+        "--cdi",
+        "--cdi.enabled",
+        "--enable-cdi",
+        dest="cdi",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_flag,
+        metavar="BOOL",
+        help="enable CDI (containerd enable_cdi, docker features.cdi)",
+    )
+    conf.add_argument("--runtime-name", "--nvidia-runtime-name", dest="runtime_name", default="nvidia", metavar="N")
+    conf.add_argument(
+        "--runtime-path",
+        "--nvidia-runtime-path",
+        dest="runtime_path",
+        metavar="P",
+        help="default: nvidia-container-runtime (docker), its absolute path (containerd, CRI-O)",
+    )
+    conf.add_argument("--dry-run", action="store_true", help="print each resulting file after a '# path' line")
+
     profile = sub.add_parser("profile", parents=[profile_opt], help="machine profiles: list, show, capture")
     psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
     psub.add_parser("list", help="one profile a line: name, two spaces, summary")
@@ -52,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     capture = psub.add_parser("capture", help="record this machine's answers as a redacted profile")
     capture.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     return parser
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {text!r} (true or false)")
 
 
 def _host(args: argparse.Namespace, env: dict[str, str]) -> tuple[Any, str | None]:
@@ -118,6 +178,47 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
     return EXIT_OK
 
 
+def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from backends.containerd_edit import RuntimeSettings
+    from backends.errors import ActionFailed
+    from backends.runtime_configure import ConfigureRequest, configure
+
+    drop_in = args.drop_in
+    if drop_in is not None and drop_in.strip().lower() in ("", "none"):
+        drop_in = ""
+    settings = RuntimeSettings(
+        name=args.runtime_name, path=args.runtime_path or "", set_as_default=args.set_as_default, cdi=args.cdi
+    )
+    request = ConfigureRequest(
+        args.runtime, args.config, drop_in, settings, runtime_path_given=args.runtime_path is not None
+    )
+    host, _ = _host(args, env)
+    result = configure(host, request)
+    if args.dry_run:
+        for edit in result.edits:
+            sys.stdout.write(f"# {edit.path}\n{edit.new_text}")
+        for note in result.notes:
+            print(f"gpuwiz: {note}", file=sys.stderr)
+        if not result.edits:
+            print("gpuwiz: nothing to change", file=sys.stderr)
+        return EXIT_OK
+    for edit in result.edits:
+        try:
+            written = host.write_text(edit.path, edit.new_text, mode=edit.mode)
+        except OSError as exc:
+            hint = " (run it with sudo)" if isinstance(exc, PermissionError) else ""
+            raise ActionFailed(f"cannot write {edit.path}: {exc.strerror}{hint}") from None
+        backup = f" (backup: {written.backup})" if written.backup else ""
+        print(f"gpuwiz: wrote {edit.path}{backup}")
+    for note in result.notes:
+        print(f"gpuwiz: {note}")
+    if not result.edits:
+        print(f"gpuwiz: nothing to change: the {settings.name} runtime is configured already")
+    elif result.restart:
+        print(f"gpuwiz: restart {result.restart} to load it: sudo systemctl restart {result.restart}")
+    return EXIT_OK
+
+
 def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
     from backends.profiles import available_profiles, load_profile, resolve_profile
 
@@ -172,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ)
     args = build_parser().parse_args(argv)
-    handlers = {"doctor": cmd_doctor, "plan": cmd_plan, "profile": cmd_profile, None: cmd_tui}
+    handlers = {"doctor": cmd_doctor, "plan": cmd_plan, "runtime": cmd_runtime, "profile": cmd_profile, None: cmd_tui}
     try:
         return handlers[args.command](args, env)
     except KeyboardInterrupt:
