@@ -393,11 +393,11 @@ def nonfree_sources_step(edit: FileEdit) -> Step:
     )
 
 
-def update_step() -> Step:
+def update_step(layer: Layer = Layer.DRIVER) -> Step:
     return Step(
-        id="driver.apt-update",
+        id=f"{layer.value}.apt-update",
         title="Refresh the package lists",
-        layer=Layer.DRIVER,
+        layer=layer,
         argv=("apt-get", "update"),
         why="apt only knows packages of newly enabled components after it has downloaded their lists.",
     )
@@ -432,6 +432,19 @@ def install_step(
         skip_if=installed_check(packages),
         verifies=verifies,
         why=why,
+    )
+
+
+def key_tools_step(layer: Layer) -> Step:
+    """curl and gpg, which fetch and check a repository key (signed_repo.key_steps)."""
+    return install_step(
+        ["curl", "gpg", "ca-certificates"],
+        step_id=f"{layer.value}.key-tools",
+        title="Install curl and gpg (to fetch and check the repository key)",
+        why="The key is downloaded with curl and checked with gpg before apt trusts it.",
+        recommends=False,
+        layer=layer,
+        verifies=(),
     )
 
 

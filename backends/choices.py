@@ -7,6 +7,7 @@ A key nobody offered or a value that is not among the options is an InputError n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -32,6 +33,10 @@ class Choice:
     options: tuple[Option, ...]
     recommended: str
     reason: str  # one line: why the recommended option
+    pattern: str = ""  # answers files may also give any value matching this (a package version)
+
+    def accepts(self, value: str) -> bool:
+        return value in self.values or bool(self.pattern and re.fullmatch(self.pattern, value))
 
     def __post_init__(self) -> None:
         if self.recommended not in self.values:
@@ -62,8 +67,9 @@ def validate(choices: list[Choice], selections: Selections, *, source: str = "an
         if choice is None:
             known = ", ".join(sorted(by_key)) or "none on this machine"
             raise InputError(source, f"{key}: not a choice gpuwiz offers here (offered: {known})")
-        if value not in choice.values:
-            raise InputError(source, f"{key} = {value!r}: not one of {', '.join(choice.values)}")
+        if not choice.accepts(value):
+            also = " (or a version like 1.17.8-1)" if choice.pattern else ""
+            raise InputError(source, f"{key} = {value!r}: not one of {', '.join(choice.values)}{also}")
 
 
 def selections_from_answers(data: Mapping[str, Any], *, source: str) -> dict[str, str]:

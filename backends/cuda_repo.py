@@ -112,17 +112,6 @@ def no_repo_error(hw: HardwareFacts) -> InputError:
     )
 
 
-def _key_tools_apt() -> Step:
-    return apt.install_step(
-        ["curl", "gpg", "ca-certificates"],
-        step_id="driver.key-tools",
-        title="Install curl and gpg (to fetch and check the repository key)",
-        why="The key is downloaded with curl and checked with gpg before apt trusts it.",
-        recommends=False,
-        verifies=(),
-    )
-
-
 def apt_steps(hw: HardwareFacts, driver: DriverFacts, branch: str, flavour: str) -> list[Step]:
     repo = repo_for(hw)
     if repo is None:
@@ -130,7 +119,7 @@ def apt_steps(hw: HardwareFacts, driver: DriverFacts, branch: str, flavour: str)
     key = repo.key(armored=False)
     old = dict(driver.apt_sources).get(repo.list_path)
     pin, package = packages(branch, flavour)
-    steps = [_key_tools_apt(), *key_steps(key, layer=Layer.DRIVER, id_prefix="driver")]
+    steps = [apt.key_tools_step(Layer.DRIVER), *key_steps(key, layer=Layer.DRIVER, id_prefix="driver")]
     steps.append(
         Step(
             "driver.cuda-repo-source",

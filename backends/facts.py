@@ -99,6 +99,8 @@ class ToolkitFacts:
     packages: tuple[Package, ...]
     nvidia_sources: tuple[str, ...]  # apt/yum source files that mention nvidia.github.io
     libnvidia_ml_cached: bool | None  # ldconfig -p lists libnvidia-ml.so.1; None: unknown
+    keyring: str | None = None  # NVIDIA's toolkit keyring: "ok", "other", "unreadable"; None: not there
+    outdated_sources: tuple[str, ...] = ()  # source files with URLs of older install guides (404 now)
 
 
 @dataclass(frozen=True)

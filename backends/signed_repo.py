@@ -117,6 +117,7 @@ class DnfRepo:
     baseurl: str
     key: RepoKey
     file_name: str = ""  # default: the repo id; NVIDIA's own `.repo` files are named otherwise
+    gpgcheck: bool = True  # packages signed (CUDA) or only the metadata (the container toolkit)
 
     @property
     def path(self) -> str:
@@ -129,8 +130,8 @@ class DnfRepo:
             f"name={self.name}\n"
             f"baseurl={self.baseurl}\n"
             "enabled=1\n"
-            "gpgcheck=1\n"
-            f"gpgkey=file://{self.key.keyring}\n"
+            + ("gpgcheck=1\n" if self.gpgcheck else "repo_gpgcheck=1\ngpgcheck=0\n")
+            + f"gpgkey=file://{self.key.keyring}\n"
         )
 
 

@@ -52,6 +52,29 @@ def check_toolkit(f: ToolkitFacts, driver: DriverFacts | None, runtime: RuntimeF
                 f.nvidia_sources,
             )
         )
+    if f.outdated_sources:
+        out.append(
+            Finding(
+                "toolkit.outdated-source",
+                L,
+                Status.WARN,
+                "A package source for the toolkit uses a URL of an older install guide; NVIDIA answers it with 404, "
+                "so apt/dnf updates fail and the toolkit gets no updates.",
+                "Point it at stable/deb (apt) or stable/rpm (dnf): see `gpuwiz plan`.",
+                f.outdated_sources,
+            )
+        )
+    if f.keyring in ("other", "unreadable"):
+        out.append(
+            Finding(
+                "toolkit.repo-key",
+                L,
+                Status.WARN,
+                "The toolkit's keyring does not hold NVIDIA's key (C95B321B…F796ECB0): apt will refuse the repository "
+                "(NO_PUBKEY or 'not signed').",
+                "Fetch the key again and check its fingerprint: see `gpuwiz plan`.",
+            )
+        )
     version = version_tuple(f.ctk_version)
     containerd = runtime.containerd if runtime else None
     if version and version < CONFIG_V3_SINCE and containerd and containerd.config_version == 3:

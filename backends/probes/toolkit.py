@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ..facts import Package, ToolkitFacts
 from ..host import Host
 from ..parsers import parse_ctk_version
+from ..signed_repo import KeyState, key_state
+from ..toolkit_repo import REPO_HOST, apt_key, dnf_repo
 from .packages import is_toolkit_package
 
-NVIDIA_REPO_HOST = "nvidia.github.io"
+# Entries of older install guides: per-distribution paths (stable/ubuntu18.04/$(ARCH), centos7/…) and the
+# nvidia-docker / nvidia-container-runtime repositories; NVIDIA serves only stable/deb and stable/rpm now.
+OUTDATED_URL = re.compile(
+    r"^[ \t]*(?:deb\s.*|baseurl\s*=.*|URIs:.*)nvidia\.github\.io/(?:nvidia-docker|nvidia-container-runtime|"
+    r"libnvidia-container/(?:stable|experimental)/(?!deb\b|rpm\b))",
+    re.MULTILINE,
+)
 
 
 def find_nvidia_sources(sources: Mapping[str, str]) -> tuple[str, ...]:
@@ -18,7 +27,7 @@ def find_nvidia_sources(sources: Mapping[str, str]) -> tuple[str, ...]:
     `sources`: the files apt and dnf read (already read by the driver probe); a `.list.save` apt
     ignores cannot cause the Signed-By conflict, so it is not looked at.
     """
-    return tuple(path for path, text in sources.items() if NVIDIA_REPO_HOST in text)
+    return tuple(path for path, text in sources.items() if REPO_HOST in text)
 
 
 def probe_toolkit(host: Host, packages: tuple[Package, ...], sources: Mapping[str, str]) -> ToolkitFacts:
@@ -39,4 +48,11 @@ def probe_toolkit(host: Host, packages: tuple[Package, ...], sources: Mapping[st
         packages=tuple(p for p in packages if is_toolkit_package(p.name)),
         nvidia_sources=find_nvidia_sources(sources),
         libnvidia_ml_cached=cached,
+        keyring=_keyring(host),
+        outdated_sources=tuple(p for p, t in sources.items() if REPO_HOST in t and OUTDATED_URL.search(t)),
     )
+
+
+def _keyring(host: Host) -> str | None:
+    state = key_state(host, apt_key() if host.which("apt-get") else dnf_repo().key)
+    return None if state is KeyState.MISSING else state.value
