@@ -351,3 +351,23 @@ def _add_top_level(doc: tomlkit.TOMLDocument, key: str, value: Any) -> None:
         doc.add(key, value)
     else:
         doc._insert_at(position, key, value)  # noqa: SLF001 - tomlkit has no public positional insert
+
+
+def enable_cri_edit(path: str, text: str | None) -> FileEdit | None:
+    """Remove "cri" (and its v2 name) from disabled_plugins, leaving the rest of the file as it is."""
+    if not text:
+        return None
+    doc = parse_document(path, text)
+    disabled = doc.get("disabled_plugins")
+    if disabled is None:
+        return None
+    if not isinstance(disabled, list):
+        raise InputError(path, "must be a list of plugin names", key="disabled_plugins")
+    keep = [p for p in disabled if p not in ("cri", "io.containerd.grpc.v1.cri")]
+    if len(keep) == len(disabled):
+        return None
+    array = doc["disabled_plugins"]
+    for index in reversed(range(len(array))):
+        if array[index] in ("cri", "io.containerd.grpc.v1.cri"):
+            del array[index]
+    return FileEdit(path, _render(doc), old_text=text)

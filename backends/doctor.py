@@ -54,9 +54,17 @@ def run_doctor(host: Host) -> DoctorReport:
     return diagnose(probe_all(host))
 
 
+# Raw file texts the probes keep for the planners: not findings, and no business in a report.
+PLANNER_INPUTS = {"driver": ("apt_sources", "dnf_repos"), "runtime": ("config_view",)}
+
+
 def doctor_document(report: DoctorReport, *, profile: str | None) -> dict[str, Any]:
     """The `doctor --json` document (docs/doctor-json.md)."""
     facts = to_jsonable(report.facts)
+    for layer, keys in PLANNER_INPUTS.items():
+        for key in keys:
+            if isinstance(facts.get(layer), dict):
+                facts[layer].pop(key, None)
     counts = {s.value: 0 for s in Status}
     for r in report.layers:
         for f in r.findings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .driver_outputs import DkmsModule, KernelFault, NvidiaDetectResult, UbuntuDriversDevice
 from .gpu_catalog import GpuModel
@@ -145,6 +146,7 @@ class RuntimeFacts:
     containerd: ContainerdFacts | None
     crio: CrioFacts | None
     podman: str | None  # path
+    config_view: Any = None  # file_view.FileView: the config files `runtime configure` reads, for the planner
 
 
 @dataclass(frozen=True)

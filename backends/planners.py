@@ -28,7 +28,9 @@ class Planner(Protocol):
         """What can be chosen on this machine, each with its recommendation."""
         ...
 
-    def plan(self, report: DoctorReport, selections: Selections) -> list[Step]: ...
+    def plan(self, report: DoctorReport, selections: Selections) -> list[Step | PlanNote]:
+        """Steps in order; a PlanNote among them says something about the layer (kept as a note)."""
+        ...
 
 
 def load_backends(kind: str) -> list[Any]:
@@ -97,7 +99,8 @@ def build_plan(
         found: list[Step] = []
         for planner in mine:
             try:
-                found += planner.plan(report, selections)
+                for item in planner.plan(report, selections):
+                    (notes if isinstance(item, PlanNote) else found).append(item)
             except NotAutomated as exc:
                 notes.append(PlanNote(layer, str(exc)))
         if (

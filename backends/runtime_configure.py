@@ -136,7 +136,11 @@ def _containerd(host: Host, request: ConfigureRequest) -> ConfigureResult:
         return _rancher(host, flavour, settings)
     path = request.config or CONTAINERD_CONFIG
     text = host.read_text(path)
-    default_output = host.run(["containerd", "config", "default"]).stdout if host.which("containerd") else None
+    # only a config without any key needs the installed containerd's own version
+    needs_default = not (text or "").strip() or not tomllib_keys(text)
+    default_output = (
+        host.run(["containerd", "config", "default"]).stdout if needs_default and host.which("containerd") else None
+    )
     files = ContainerdFiles(
         path,
         text,
@@ -157,6 +161,13 @@ def _containerd(host: Host, request: ConfigureRequest) -> ConfigureResult:
         drop_in = request.drop_in or containerd_edit.DEFAULT_DROP_IN
         edits = containerd_edit.configure_drop_in(files, drop_in, host.read_text(drop_in), settings)
     return ConfigureResult(tuple(edits), tuple(notes), "containerd")
+
+
+def tomllib_keys(text: str | None) -> bool:
+    try:
+        return bool(tomllib.loads(text or ""))
+    except tomllib.TOMLDecodeError:
+        return True  # malformed: the editor reports it
 
 
 def _cri_disabled(text: str | None) -> bool:

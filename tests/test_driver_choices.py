@@ -41,7 +41,12 @@ def debian_report(profile_host, os=BOOKWORM):
 
 def test_fresh_ubuntu_workstation_offers_method_branch_flavour_edition(profile_host):
     choices = by_key(offered_choices(run_doctor(profile_host("fresh-rtx3060"))))
-    assert list(choices) == ["driver.method", "driver.branch", "driver.flavour", "driver.edition", "toolkit.version"]
+    assert [k for k in choices if k.startswith("driver.")] == [
+        "driver.method",
+        "driver.branch",
+        "driver.flavour",
+        "driver.edition",
+    ]
     assert choices["driver.method"].values == ("ubuntu-drivers", "cuda-repo")
     assert choices["driver.method"].recommended == "ubuntu-drivers"
     branch = choices["driver.branch"]
@@ -53,7 +58,7 @@ def test_fresh_ubuntu_workstation_offers_method_branch_flavour_edition(profile_h
 
 
 def test_installed_driver_offers_keep_or_remove_with_a_confirmation(profile_host):
-    choices = offered_choices(run_doctor(profile_host("homelab-ready")))
+    choices = [c for c in offered_choices(run_doctor(profile_host("homelab-ready"))) if c.layer.value == "driver"]
     assert [c.key for c in choices] == ["driver.action"]
     remove = choices[0].option("remove")
     assert remove.confirm and "Remove the NVIDIA driver" in remove.confirm
@@ -201,7 +206,8 @@ def test_cli_plan_with_answers(tmp_path, isolated_env):
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         f"gpuwiz: {answers}: driver.flavor: unknown choice (known: driver.action, driver.branch, driver.edition, "
-        "driver.flavour, driver.method, toolkit.version)"
+        "driver.flavour, driver.method, runtime.cdi, runtime.containerd-config, runtime.default, runtime.install, "
+        "toolkit.version)"
     ]
 
 

@@ -120,3 +120,28 @@ def test_remove_driver_confirmation(snap_compare):
 def test_driver_screen_rocky(snap_compare):
     """RHEL family: NVIDIA's repository through dnf is the one method; branch and flavour to choose."""
     assert snap_compare(make_app("rocky9-l4"), terminal_size=(80, 24), press=["2"], run_before=probed)
+
+
+def test_toolkit_screen_outdated_source(snap_compare):
+    """laptop-mx150's toolkit list uses a URL NVIDIA answers with 404: the finding, then the rewrite as a diff."""
+
+    async def to_plan(pilot) -> None:
+        await probed(pilot)
+        await pilot.press("3", "tab", "end")
+        await pilot.pause()
+
+    assert snap_compare(make_app("laptop-mx150"), terminal_size=(80, 24), run_before=to_plan)
+
+
+def test_runtime_screen_plan_diff(snap_compare):
+    """A kubeadm node asked to make nvidia the default runtime: the containerd config diff that will be written."""
+
+    async def choose_default(pilot) -> None:
+        await probed(pilot)
+        await pilot.press("4", "tab", "tab", "enter", "down", "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("shift+tab", "pagedown")
+        await pilot.pause()
+
+    assert snap_compare(make_app("homelab-ready"), terminal_size=(80, 24), run_before=choose_default)

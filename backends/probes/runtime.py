@@ -6,10 +6,14 @@ import fnmatch
 import json
 import posixpath
 
+from ..capture import RecordingHost
 from ..containerd_config import merge_runtimes, read_runtimes
+from ..errors import GpuwizError
 from ..facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
+from ..file_view import FileView
 from ..host import Host
 from ..parsers import parse_first_version
+from ..runtime_configure import ConfigureRequest, configure
 from ..toml_compat import toml_error_line, tomllib
 
 DOCKER_CONFIG = "/etc/docker/daemon.json"
@@ -147,10 +151,24 @@ def probe_crio(host: Host) -> CrioFacts | None:
     )
 
 
+def record_config_files(host: Host, runtimes: list[str]) -> FileView:
+    """What `runtime configure` reads for these runtimes, recorded for the planner (FileView)."""
+    recording = RecordingHost(host)
+    for runtime in runtimes:
+        try:
+            configure(recording, ConfigureRequest(runtime))
+        except GpuwizError:
+            pass  # a malformed config: the checks report it from the facts
+    return FileView.from_recording(recording, host.user)
+
+
 def probe_runtime(host: Host) -> RuntimeFacts:
+    docker, containerd, crio = probe_docker(host), probe_containerd(host), probe_crio(host)
+    present = [name for name, facts in (("docker", docker), ("containerd", containerd), ("crio", crio)) if facts]
     return RuntimeFacts(
-        docker=probe_docker(host),
-        containerd=probe_containerd(host),
-        crio=probe_crio(host),
+        docker=docker,
+        containerd=containerd,
+        crio=crio,
         podman=host.which("podman"),
+        config_view=record_config_files(host, present),
     )

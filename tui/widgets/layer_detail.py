@@ -56,6 +56,8 @@ def _step(n: int, step: Step) -> Text:
         text.append(" (root)", style="dim")
     if step.why:
         text.append(f"\n   {step.why}", style="italic")
+    if step.interactive:
+        text.append("\n   asks you at the terminal", style="bold yellow")
     if step.argv:
         text.append(f"\n   $ {shlex.join(step.argv)}", style="cyan")
     if step.edit:
