@@ -17,6 +17,8 @@ class ContainerdRuntimes:
     default_runtime: str | None
     cri_disabled: bool
     imports: tuple[str, ...]
+    systemd_cgroup: tuple[tuple[str, bool], ...] = ()  # runtime → options.SystemdCgroup, where set
+    cdi: bool | None = None  # enable_cdi; None: not set
 
 
 def config_version(data: dict[str, Any]) -> int:
@@ -33,12 +35,20 @@ def read_runtimes(data: dict[str, Any]) -> ContainerdRuntimes:
     runtimes = containerd.get("runtimes", {}) if isinstance(containerd, dict) else {}
     disabled = data.get("disabled_plugins", [])
     imports = data.get("imports", [])
+    systemd = []
+    for name, entry in runtimes.items() if isinstance(runtimes, dict) else ():
+        options = entry.get("options") if isinstance(entry, dict) else None
+        if isinstance(options, dict) and isinstance(options.get("SystemdCgroup"), bool):
+            systemd.append((name, options["SystemdCgroup"]))
+    cdi = cri.get("enable_cdi") if isinstance(cri, dict) and isinstance(cri.get("enable_cdi"), bool) else None
     return ContainerdRuntimes(
         version=version,
         runtimes=tuple(runtimes) if isinstance(runtimes, dict) else (),
         default_runtime=containerd.get("default_runtime_name") if isinstance(containerd, dict) else None,
         cri_disabled=isinstance(disabled, list) and any(p in CRI_PLUGIN_NAMES for p in disabled),
         imports=tuple(i for i in imports if isinstance(i, str)) if isinstance(imports, list) else (),
+        systemd_cgroup=tuple(systemd),
+        cdi=cdi,
     )
 
 
@@ -46,7 +56,13 @@ def merge_runtimes(main: ContainerdRuntimes, dropins: list[ContainerdRuntimes]) 
     """containerd merges imported files over the main one."""
     runtimes = list(main.runtimes)
     default = main.default_runtime
+    systemd = dict(main.systemd_cgroup)
+    cdi = main.cdi
     for d in dropins:
         runtimes += [r for r in d.runtimes if r not in runtimes]
         default = d.default_runtime or default
-    return ContainerdRuntimes(main.version, tuple(runtimes), default, main.cri_disabled, main.imports)
+        systemd.update(d.systemd_cgroup)
+        cdi = d.cdi if d.cdi is not None else cdi
+    return ContainerdRuntimes(
+        main.version, tuple(runtimes), default, main.cri_disabled, main.imports, tuple(systemd.items()), cdi
+    )

@@ -124,12 +124,15 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def source_runtime(cri_table: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    """(name, entry) of the runtime to copy: the default one, else runc, else crun (runc shims only)."""
+def source_runtime(cri_table: Mapping[str, Any], exclude: str = "nvidia") -> tuple[str | None, dict[str, Any]]:
+    """(name, entry) of the runtime to copy: the default one, else runc, else crun (runc shims only);
+    never the nvidia runtime itself (it may be the default already)."""
     containerd = _table(cri_table, "containerd")
     runtimes = _table(containerd, "runtimes")
     default = containerd.get("default_runtime_name") or "runc"
     for name in (default, "runc", "crun"):
+        if name == exclude:
+            continue
         entry = runtimes.get(name)
         if isinstance(entry, Mapping) and entry.get("runtime_type", RUNC_V2) in RUNC_SHIMS:
             return name, copy.deepcopy(dict(entry))
@@ -218,6 +221,9 @@ def add_runtime(
         )
         options = _child_table(entry, "options", super_table=False)
         _set(options, "BinaryName", settings.path)
+        wanted = (source[1].get("options") or {}).get("SystemdCgroup")
+        if isinstance(wanted, bool):
+            _set(options, "SystemdCgroup", wanted)  # row 15: the cgroup driver must match the default runtime's
     else:
         name, entry = source
         if name is not None and name in runtimes and not isinstance(runtimes, InlineTable):
@@ -282,7 +288,7 @@ def _loaded(files: ContainerdFiles) -> tuple[tomlkit.TOMLDocument, int, list[Map
 
 def configure_in_place(files: ContainerdFiles, settings: RuntimeSettings) -> list[FileEdit]:
     doc, version, datas = _loaded(files)
-    add_runtime(doc, version, settings, source_runtime(effective_cri(version, datas)))
+    add_runtime(doc, version, settings, source_runtime(effective_cri(version, datas), settings.name))
     new = _render(doc)
     return [] if new == files.text else [FileEdit(files.path, new, old_text=files.text)]
 
@@ -320,7 +326,7 @@ def configure_drop_in(
         # containerd 1.x: this file's CRI table replaces the others', so it carries all of it
         table = _path(drop, "plugins", CRI_PLUGIN[version], super_tables=1)
         _overlay(table, cri)
-    add_runtime(drop, version, settings, source_runtime(cri))
+    add_runtime(drop, version, settings, source_runtime(cri, settings.name))
     new = _render(drop)
     if new != drop_in_text:
         edits.append(FileEdit(drop_in, new, old_text=drop_in_text))

@@ -129,6 +129,8 @@ class ContainerdFacts:
     default_runtime: str | None
     cri_disabled: bool
     service: str | None
+    systemd_cgroup: tuple[tuple[str, bool], ...] = ()  # runtime → options.SystemdCgroup, where set
+    cdi: bool | None = None  # the CRI plugin's enable_cdi; None: not set (containerd's default)
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class RuntimePlanner:
             steps += self._install(install)
             present = [install] if install != "podman" else []
         ids = {f.id: f.status for f in report.layer(L).findings}
+        touched = bool(install)
         asked = any(k in selections for k in ("runtime.default", "runtime.cdi"))
         for runtime in present:
             healthy = (
@@ -200,11 +201,16 @@ class RuntimePlanner:
             )
             if runtime == "containerd" and rt.docker and "runtime.containerd.docker-backend" in ids:
                 continue  # dockerd drives this containerd: docker's config is the one that counts
-            if healthy and not asked and not (runtime == "containerd" and "runtime.containerd.cri-disabled" in ids):
+            mending = runtime == "containerd" and (
+                "runtime.containerd.cri-disabled" in ids or "runtime.containerd.systemd-cgroup" in ids
+            )
+            if healthy and not asked and not mending:
                 continue
-            steps += self._configure(runtime, view, values, settings, ids, report)
+            configured = self._configure(runtime, view, values, settings, ids, report)
+            touched = touched or any(isinstance(s, Step) for s in configured)
+            steps += configured
         podman = install == "podman" or (bool(rt.podman) and not present)
-        if settings.cdi or podman:
+        if (settings.cdi and touched) or podman:
             steps += self._cdi(report)
         steps += self._verify(report, present + (["podman"] if podman else []))
         return steps

@@ -102,3 +102,24 @@ def test_rocky_gets_podman_with_cdi(profile_host):
     assert [s.id for s in steps] == ["runtime.install"]
     assert steps[0].argv == ("dnf", "-y", "install", "podman")
     assert any("CDI spec is generated once the driver is up" in n for n in notes(build_plan(report)))
+
+
+def test_systemd_cgroup_mismatch_is_found_and_fixed(profile_host):
+    """DIAGNOSTICS row 15: the nvidia entry must use the same cgroup driver as runc."""
+    host = profile_host("homelab-ready")
+    config = host.read_text("/etc/containerd/config.toml")
+    nvidia_at = config.index("runtimes.nvidia.options]")
+    runc_true = config.count("SystemdCgroup = true")
+    assert runc_true >= 2  # runc and nvidia both use the systemd driver on this kubeadm node
+    head, tail = config[:nvidia_at], config[nvidia_at:]
+    host.write_text(
+        "/etc/containerd/config.toml", head + tail.replace("SystemdCgroup = true", "SystemdCgroup = false", 1)
+    )
+    report = run_doctor(host)
+    finding = next(
+        f for f in report.layer(report.layers[3].layer).findings if f.id == "runtime.containerd.systemd-cgroup"
+    )
+    assert finding.status.value == "warn" and "SystemdCgroup = false" in finding.message
+    steps = runtime_steps(build_plan(report))
+    diff = steps[0].edit.diff()
+    assert "-            SystemdCgroup = false" in diff and "+            SystemdCgroup = true" in diff

@@ -123,6 +123,7 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
                 "runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({c.config_path})."
             )
         )
+        out += _systemd_cgroup(c)
     elif c.flavour in ("k3s", "rke2"):
         out.append(
             Finding(
@@ -146,6 +147,26 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
             )
         )
     return out
+
+
+def _systemd_cgroup(c: ContainerdFacts) -> list[Finding]:
+    """Row 15: the nvidia entry's SystemdCgroup differs from the default runtime's (kubelet's cgroup driver)."""
+    systemd = dict(c.systemd_cgroup)
+    base = c.default_runtime if c.default_runtime and c.default_runtime != "nvidia" else "runc"
+    want, have = systemd.get(base), systemd.get("nvidia", False if "nvidia" in c.runtimes else None)
+    if want is None or have is None or want == have:
+        return []
+    return [
+        Finding(
+            "runtime.containerd.systemd-cgroup",
+            L,
+            Status.FAIL if c.default_runtime == "nvidia" else Status.WARN,
+            f"The nvidia runtime has SystemdCgroup = {str(have).lower()}, {base} has {str(want).lower()}: "
+            "pods on the nvidia runtime get the wrong cgroup driver (CNI pods crash-loop, GPU pods are killed).",
+            f"Copy {base}'s options into the nvidia entry: gpuwiz runtime configure --runtime containerd, restart containerd.",
+            (f"{c.config_path}: runtimes.{base}.options.SystemdCgroup = {str(want).lower()}",),
+        )
+    ]
 
 
 def _crio(c: CrioFacts) -> list[Finding]:

@@ -128,6 +128,8 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
         runtimes=merged.runtimes,
         default_runtime=merged.default_runtime,
         cri_disabled=merged.cri_disabled,
+        systemd_cgroup=merged.systemd_cgroup,
+        cdi=merged.cdi,
         service=service_state(host, {"containerd": "containerd", "k3s": "k3s", "rke2": "rke2-server"}[flavour]),
     )
 
