@@ -229,9 +229,9 @@ def add_runtime(
         if name is not None and name in runtimes and not isinstance(runtimes, InlineTable):
             new = copy.deepcopy(runtimes[name])  # keeps its layout: indentation, key order
             new_options = _child_table(new, "options", super_table=False)
-            new_options["BinaryName"] = settings.path
+            _set(new_options, "BinaryName", settings.path)
             runtimes[settings.name] = new
-            runtimes[settings.name].trivia.indent = runtimes[name].trivia.indent
+            runtimes[settings.name].trivia.indent = "\n" + runtimes[name].trivia.indent.lstrip("\n")
         elif isinstance(runtimes, InlineTable):
             plain = dict(entry)
             plain["runtime_type"] = plain.get("runtime_type", RUNC_V2)

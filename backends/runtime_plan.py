@@ -19,7 +19,7 @@ from .errors import GpuwizError
 from .file_view import FileView
 from .findings import Layer, Status
 from .gpu_records import cuda_version_text
-from .plan import PlanNote, Step
+from .plan import FileEdit, PlanNote, Step
 from .runtime_configure import ConfigureRequest, configure
 
 L = Layer.RUNTIME
@@ -59,6 +59,97 @@ def _yes_no(key: str, title: str, recommended: bool, reason: str, yes: str, no: 
     return Choice(
         key, L, title, (Option("no", "No", no), Option("yes", "Yes", yes)), "yes" if recommended else "no", reason
     )
+
+
+K8S_MODULES_FILE = "/etc/modules-load.d/k8s.conf"
+K8S_SYSCTL_FILE = "/etc/sysctl.d/99-kubernetes-cri.conf"
+K8S_MODULES = ("overlay", "br_netfilter")
+K8S_SYSCTLS = (
+    ("net.bridge.bridge-nf-call-iptables", "1"),
+    ("net.bridge.bridge-nf-call-ip6tables", "1"),
+    ("net.ipv4.ip_forward", "1"),
+)
+
+
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+
+
+def distro_containerd_version(report: DoctorReport) -> int:
+    """The config version of the containerd the distribution installs: 3 from containerd 2.0 on
+    (Ubuntu 25.04+, Debian 14 "forky" and sid), else 2."""
+    os = report.facts.hardware.os
+    if os is None:
+        return 2
+    major = int(re.match(r"\d+", os.version_id).group()) if re.match(r"\d+", os.version_id or "") else 0
+    if os.id == "ubuntu" and major >= 25:
+        return 3
+    if os.id == "debian" and (major >= 14 or os.codename in ("forky", "sid")):
+        return 3
+    return 2
+
+
+def fresh_containerd_config(report: DoctorReport) -> str:
+    """The config a new containerd gets (over its built-in defaults): runc with the systemd cgroup
+    driver, as kubelet uses it (the Kubernetes docs' one change to the default)."""
+    version = distro_containerd_version(report)
+    plugin = '"io.containerd.cri.v1.runtime"' if version == 3 else '"io.containerd.grpc.v1.cri"'
+    return (
+        "# Written by gpuwiz: containerd's defaults, with runc on the systemd cgroup driver (kubelet's).\n"
+        f"version = {version}\n\n"
+        f"[plugins.{plugin}.containerd.runtimes.runc]\n"
+        '  runtime_type = "io.containerd.runc.v2"\n\n'
+        f"  [plugins.{plugin}.containerd.runtimes.runc.options]\n"
+        "    SystemdCgroup = true\n"
+    )
+
+
+def kubernetes_prerequisites(view: FileView) -> list[Step]:
+    """What the Kubernetes docs have a containerd node set up: overlay and br_netfilter, bridged traffic
+    through iptables, IP forwarding — now and at every boot (kubeadm's preflight checks them)."""
+    modules = "# Written by gpuwiz: kernel modules containerd and Kubernetes networking need.\n" + "".join(
+        f"{m}\n" for m in K8S_MODULES
+    )
+    sysctls = "# Written by gpuwiz: bridged pod traffic through iptables, IP forwarding (Kubernetes).\n" + "".join(
+        f"{k} = {v}\n" for k, v in K8S_SYSCTLS
+    )
+    steps: list[Step] = [
+        Step(
+            "runtime.k8s-modules",
+            "Load overlay and br_netfilter at boot",
+            L,
+            edit=FileEdit(K8S_MODULES_FILE, modules, old_text=view.read_text(K8S_MODULES_FILE)),
+            why="containerd's overlayfs snapshotter needs overlay; pod networking needs br_netfilter.",
+        )
+    ]
+    for module in K8S_MODULES:
+        steps.append(
+            Step(
+                f"runtime.modprobe-{module.replace('_', '-')}",
+                f"Load {module} now",
+                L,
+                argv=("modprobe", module),
+                why="The file above loads it from the next boot on; this loads it today.",
+            )
+        )
+    steps.append(
+        Step(
+            "runtime.k8s-sysctl",
+            "Let bridged traffic through iptables and forward IP packets",
+            L,
+            edit=FileEdit(K8S_SYSCTL_FILE, sysctls, old_text=view.read_text(K8S_SYSCTL_FILE)),
+            why="Services and pod-to-pod traffic cross the bridge; kubeadm's preflight checks these.",
+        )
+    )
+    steps.append(
+        Step(
+            "runtime.sysctl-apply",
+            "Apply the sysctl settings now",
+            L,
+            argv=("sysctl", "--system"),
+            why="Reads every sysctl.d file again, the new one included.",
+        )
+    )
+    return steps
 
 
 class RuntimePlanner:
@@ -192,6 +283,9 @@ class RuntimePlanner:
         if install:
             steps += self._install(install)
             present = [install] if install != "podman" else []
+            if install == "containerd":
+                steps += kubernetes_prerequisites(view)
+                view = replace(view, files=(*view.files, (CONTAINERD_CONFIG, fresh_containerd_config(report))))
         ids = {f.id: f.status for f in report.layer(L).findings}
         touched = bool(install)
         asked = any(k in selections for k in ("runtime.default", "runtime.cdi"))
@@ -266,11 +360,14 @@ class RuntimePlanner:
                     )
                 )
                 view = replace(view, files=tuple((p, edit.new_text if p == path else t) for p, t in view.files))
-        drop_in = "" if values.get("runtime.containerd-config") == "in-place" else None
+        fresh = runtime == "containerd" and rt is not None and rt.containerd is None
+        drop_in = "" if fresh or values.get("runtime.containerd-config") == "in-place" else None
         try:
             result = configure(view, ConfigureRequest(runtime, drop_in=drop_in, settings=settings))
         except GpuwizError as exc:
             return [*steps, PlanNote(L, f"{runtime}: {exc}")]
+        if fresh:  # the seeded config is written whole: the file does not exist yet
+            result = replace(result, edits=tuple(replace(e, old_text=None) for e in result.edits))
         for n, edit in enumerate(result.edits, 1):
             steps.append(
                 Step(

@@ -123,3 +123,26 @@ def test_systemd_cgroup_mismatch_is_found_and_fixed(profile_host):
     steps = runtime_steps(build_plan(report))
     diff = steps[0].edit.diff()
     assert "-            SystemdCgroup = false" in diff and "+            SystemdCgroup = true" in diff
+
+
+def test_containerd_for_kubernetes_gets_its_prerequisites(profile_host):
+    report = run_doctor(profile_host("fresh-rtx3060"))
+    steps = runtime_steps(build_plan(report, {"runtime.install": "containerd"}))
+    ids = [s.id for s in steps]
+    assert ids[:7] == [
+        "runtime.install",
+        "runtime.k8s-modules",
+        "runtime.modprobe-overlay",
+        "runtime.modprobe-br-netfilter",
+        "runtime.k8s-sysctl",
+        "runtime.sysctl-apply",
+        "runtime.containerd-config",
+    ]
+    assert steps[0].argv[-1] == "containerd"
+    sysctl = steps[4].edit.new_text
+    assert "net.bridge.bridge-nf-call-iptables = 1\n" in sysctl and "net.ipv4.ip_forward = 1\n" in sysctl
+    # a new containerd: its whole config, runc and nvidia on the systemd cgroup driver kubelet uses
+    config = steps[6].edit
+    assert config.path == "/etc/containerd/config.toml" and config.old_text is None
+    runtimes = tomllib.loads(config.new_text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+    assert runtimes["runc"]["options"]["SystemdCgroup"] is True and runtimes["nvidia"]["options"]["SystemdCgroup"] is True
