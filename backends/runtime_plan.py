@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from . import apt
+from . import apt, docker_repo
 from .checks.toolkit import version_tuple
 from .choices import Choice, Option, Selections
 from .containerd_edit import RuntimeSettings, enable_cri_edit
@@ -21,6 +21,7 @@ from .findings import Layer, Status
 from .gpu_records import cuda_version_text
 from .plan import FileEdit, PlanNote, Step
 from .runtime_configure import ConfigureRequest, configure
+from .signed_repo import apt_source_edit, dnf_repo_edit, key_steps
 
 L = Layer.RUNTIME
 # nvidia/cuda base images, newest first: (CUDA version the image needs, tag). A driver runs images up to
@@ -59,6 +60,66 @@ def _yes_no(key: str, title: str, recommended: bool, reason: str, yes: str, no: 
     return Choice(
         key, L, title, (Option("no", "No", no), Option("yes", "Yes", yes)), "yes" if recommended else "no", reason
     )
+
+
+def docker_ce_steps(report: DoctorReport) -> list[Step]:
+    """Docker Engine from Docker's repository: its key checked by fingerprint, its list or .repo, the packages."""
+    hw, driver = report.facts.hardware, report.facts.driver
+    os_id = hw.os.id if hw.os else ""
+    if os_id in ("ubuntu", "debian"):
+        line = docker_repo.apt_line(hw)
+        if line is None:
+            return []
+        old = dict(driver.apt_sources).get(docker_repo.APT_LIST) if driver else None
+        return [
+            apt.key_tools_step(L),
+            *key_steps(docker_repo.apt_key(os_id), layer=L, id_prefix="runtime"),
+            Step(
+                "runtime.docker-source",
+                "Add Docker's repository",
+                L,
+                edit=apt_source_edit(docker_repo.APT_LIST, line, old),
+                why="The list and keyring Docker's install guide uses, so an entry you made is replaced, not doubled.",
+            ),
+            apt.update_step(L),
+            apt.install_step(
+                list(docker_repo.PACKAGES),
+                step_id="runtime.install",
+                title="Install Docker Engine (docker-ce) from Docker's repository",
+                why="Docker's current release, updated from Docker's repository; never curl | sh.",
+                layer=L,
+                verifies=("runtime.docker.nvidia",),
+            ),
+        ]
+    # Docker's guide: its rhel repository for RHEL, the centos one for the rebuilds (Rocky, Alma)
+    repo = docker_repo.dnf_repo({"fedora": "fedora", "rhel": "rhel"}.get(os_id, "centos"))
+    old = dict(driver.dnf_repos).get(repo.path) if driver else None
+    return [
+        *key_steps(repo.key, layer=L, id_prefix="runtime"),
+        Step(
+            "runtime.docker-repo",
+            "Add Docker's repository",
+            L,
+            edit=dnf_repo_edit(repo, old),
+            why="Docker's own repository; packages checked against the key above.",
+        ),
+        Step(
+            "runtime.install",
+            "Install Docker Engine (docker-ce) from Docker's repository",
+            L,
+            argv=("dnf", "-y", "install", *docker_repo.PACKAGES),
+            skip_if=("rpm", "-q", "--quiet", *docker_repo.PACKAGES),
+            verifies=("runtime.docker.nvidia",),
+            why="RHEL ships Podman, not Docker; Docker's repository has Docker Engine for it.",
+        ),
+        Step(
+            "runtime.docker-enable",
+            "Start Docker now and at every boot",
+            L,
+            argv=("systemctl", "enable", "--now", "docker"),
+            why="Docker's RPMs do not start the service themselves.",
+        ),
+    ]
 
 
 K8S_MODULES_FILE = "/etc/modules-load.d/k8s.conf"
@@ -193,7 +254,8 @@ class RuntimePlanner:
                         L,
                         "Install a runtime",
                         (
-                            Option("docker", "Docker (docker.io)", "docker run --gpus all"),
+                            Option("docker", "Docker (docker.io)", "the distribution's"),
+                            Option("docker-ce", "Docker CE", "Docker's repository"),
                             Option("containerd", "containerd", "for Kubernetes"),
                         ),
                         "containerd" if in_cluster else "docker",
@@ -208,7 +270,10 @@ class RuntimePlanner:
                         "runtime.install",
                         L,
                         "Install a runtime",
-                        (Option("podman", "Podman", "RHEL's own, GPUs through CDI"),),
+                        (
+                            Option("podman", "Podman", "RHEL's own, GPUs through CDI"),
+                            Option("docker-ce", "Docker CE", "Docker's repository"),
+                        ),
                         "podman",
                         "RHEL and its rebuilds ship Podman; it takes the GPU through CDI.",
                     )
@@ -281,8 +346,8 @@ class RuntimePlanner:
         present = self._present(report)
         install = values.get("runtime.install")
         if install:
-            steps += self._install(install)
-            present = [install] if install != "podman" else []
+            steps += self._install(install, report)
+            present = {"podman": [], "docker-ce": ["docker"]}.get(install, [install])
             if install == "containerd":
                 steps += kubernetes_prerequisites(view)
                 view = replace(view, files=(*view.files, (CONTAINERD_CONFIG, fresh_containerd_config(report))))
@@ -310,7 +375,9 @@ class RuntimePlanner:
         return steps
 
     @staticmethod
-    def _install(runtime: str) -> list[Step]:
+    def _install(runtime: str, report: DoctorReport) -> list[Step]:
+        if runtime == "docker-ce":
+            return docker_ce_steps(report)
         if runtime == "podman":
             return [
                 Step(

@@ -91,6 +91,13 @@ def key_steps(key: RepoKey, *, layer: Layer, id_prefix: str, work_dir: str = KEY
             + "; gpg fails here for any other key, and the plan stops before the key is trusted.",
         ),
         Step(
+            f"{id_prefix}.key-dir",
+            f"Make sure {posixpath.dirname(key.keyring)} exists",
+            layer,
+            argv=("install", "-d", "-m", "0755", posixpath.dirname(key.keyring)),
+            why="The keyring's folder (older releases lack /etc/apt/keyrings).",
+        ),
+        Step(
             f"{id_prefix}.key-install",
             f"Install the checked key as {key.keyring}",
             layer,
@@ -100,8 +107,11 @@ def key_steps(key: RepoKey, *, layer: Layer, id_prefix: str, work_dir: str = KEY
     ]
 
 
+HEADER = "# Written by gpuwiz: trusted through the signing key gpuwiz checked against its published fingerprint.\n"
+
+
 def apt_source_edit(path: str, line: str, old_text: str | None) -> FileEdit:
-    text = f"# Written by gpuwiz: NVIDIA's repository, trusted through the key checked by fingerprint.\n{line}\n"
+    text = f"{HEADER}{line}\n"
     return FileEdit(path, text, old_text=old_text)
 
 
@@ -125,8 +135,7 @@ class DnfRepo:
 
     def text(self) -> str:
         return (
-            "# Written by gpuwiz: NVIDIA's repository, trusted through the key checked by fingerprint.\n"
-            f"[{self.repo_id}]\n"
+            HEADER + f"[{self.repo_id}]\n"
             f"name={self.name}\n"
             f"baseurl={self.baseurl}\n"
             "enabled=1\n"

@@ -145,4 +145,30 @@ def test_containerd_for_kubernetes_gets_its_prerequisites(profile_host):
     config = steps[6].edit
     assert config.path == "/etc/containerd/config.toml" and config.old_text is None
     runtimes = tomllib.loads(config.new_text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
-    assert runtimes["runc"]["options"]["SystemdCgroup"] is True and runtimes["nvidia"]["options"]["SystemdCgroup"] is True
+    assert (
+        runtimes["runc"]["options"]["SystemdCgroup"] is True and runtimes["nvidia"]["options"]["SystemdCgroup"] is True
+    )
+
+
+def test_docker_ce_from_dockers_repository(profile_host):
+    steps = runtime_steps(build_plan(run_doctor(profile_host("fresh-rtx3060")), {"runtime.install": "docker-ce"}))
+    by_id = {s.id: s for s in steps}
+    assert by_id["runtime.key-check"].argv[-1] == "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
+    assert (
+        "--armor" in by_id["runtime.key-install"].argv
+        and by_id["runtime.key-install"].argv[-3] == "/etc/apt/keyrings/docker.asc"
+    )
+    assert by_id["runtime.docker-source"].edit.new_text.endswith(
+        "deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu jammy stable\n"
+    )
+    assert by_id["runtime.install"].argv[-5:] == (
+        "docker-ce",
+        "docker-ce-cli",
+        "containerd.io",
+        "docker-buildx-plugin",
+        "docker-compose-plugin",
+    )
+    assert "runtime.docker-config" in by_id
+    rocky = runtime_steps(build_plan(run_doctor(profile_host("rocky9-l4")), {"runtime.install": "docker-ce"}))
+    repo = next(s for s in rocky if s.id == "runtime.docker-repo").edit
+    assert "baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\n" in repo.new_text

@@ -111,6 +111,7 @@ def test_key_steps_trust_only_the_published_key_and_apt_accepts_the_repository(s
         ("toolkit.key-download", 0),
         ("toolkit.key-dearmor", 0),
         ("toolkit.key-check", 0),
+        ("toolkit.key-dir", 0),
         ("toolkit.key-install", 0),
     ]
     assert oct((tmp_path / "w").stat().st_mode & 0o777) == "0o700"

@@ -35,6 +35,7 @@ def test_fresh_machine_gets_key_repo_install_and_proof(profile_host):
         "toolkit.key-download",
         "toolkit.key-dearmor",
         "toolkit.key-check",
+        "toolkit.key-dir",
         "toolkit.key-install",
         "toolkit.apt-source",
         "toolkit.apt-update",
