@@ -11,10 +11,11 @@
 #                 lives in contrib, so both are enabled).  No kernel module or
 #                 firmware is pulled in; NVML just loads (nvmlInit fails without
 #                 a driver, which is what the tests expect on a GPU-less box).
-#   containerd 2.x  not installed: Debian sid's containerd .deb is downloaded with
-#                 private apt lists and unpacked to /opt/gpuwiz-ci/containerd2, so
-#                 the config editors' output is also judged by containerd 2
-#                 (`config dump`) next to the installed 1.x.  Debian only.
+#   containerd 2.x, dockerd 26  not installed: Debian sid's containerd and trixie's
+#                 docker.io .debs are downloaded with private apt lists and unpacked
+#                 to /opt/gpuwiz-ci/{containerd2,dockerd}, so the config editors'
+#                 output is also judged by containerd 2 (`config dump`) and by
+#                 `dockerd --validate`.  Debian only.
 #
 # contrib + non-free are enabled through a private list,
 # /etc/apt/sources.list.d/gpuwiz-ci-nonfree.sources, that copies the mirror,
@@ -94,34 +95,38 @@ show_versions() {
     fi
 }
 
-# --- containerd 2.x, unpacked beside the system (Debian only) ---------------
-CONTAINERD2_DIR=/opt/gpuwiz-ci/containerd2
-fetch_containerd2() {
+# --- newer daemons, unpacked beside the system (Debian only) ----------------
+# fetch_deb SUITE PACKAGE DIR: download PACKAGE from Debian SUITE with private apt lists and
+# unpack it into DIR (nothing is installed).  Used for containerd 2.x (sid) and dockerd 26
+# (trixie, `dockerd --validate`), which judge the config editors' output.
+fetch_deb() {
+    local suite=$1 package=$2 dir=$3 probe=$4
     [[ $OS_ID == debian ]] || return 0
-    if [[ -x $CONTAINERD2_DIR/usr/bin/containerd ]]; then
-        log "containerd 2: $("$CONTAINERD2_DIR/usr/bin/containerd" --version 2>/dev/null || echo present)"
+    if [[ -x $dir/$probe ]]; then
+        log "$package ($suite): present in $dir"
         return 0
     fi
     local work keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-    [[ -r $keyring ]] || { warn "no $keyring: containerd 2 tests will skip"; return 0; }
+    [[ -r $keyring ]] || { warn "no $keyring: the $package tests will skip"; return 0; }
     work=$(mktemp -d)
     mkdir -p "$work/lists/partial" "$work/archives/partial"
-    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: sid\nComponents: main\nSigned-By: %s\n' \
-        "$keyring" >"$work/sid.sources"
-    local opts=(-o "Dir::Etc::SourceList=$work/sid.sources" -o Dir::Etc::SourceParts=/dev/null
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+        "$suite" "$keyring" >"$work/src.sources"
+    local opts=(-o "Dir::Etc::SourceList=$work/src.sources" -o Dir::Etc::SourceParts=/dev/null
                 -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::archives=$work/archives"
                 -o APT::Sandbox::User=root)
     if apt-get -q "${opts[@]}" update >/dev/null 2>&1 \
-        && (cd "$work" && apt-get -q "${opts[@]}" download containerd >/dev/null 2>&1); then
-        ${SUDO[@]+"${SUDO[@]}"} mkdir -p "$CONTAINERD2_DIR"
-        ${SUDO[@]+"${SUDO[@]}"} dpkg-deb -x "$work"/containerd_*.deb "$CONTAINERD2_DIR"
-        log "containerd 2: $("$CONTAINERD2_DIR/usr/bin/containerd" --version 2>/dev/null || echo unpacked)"
+        && (cd "$work" && apt-get -q "${opts[@]}" download "$package" >/dev/null 2>&1); then
+        ${SUDO[@]+"${SUDO[@]}"} mkdir -p "$dir"
+        ${SUDO[@]+"${SUDO[@]}"} dpkg-deb -x "$work/${package}"_*.deb "$dir"
+        log "$package ($suite): unpacked to $dir"
     else
-        warn "could not download containerd from Debian sid; containerd 2 tests will skip"
+        warn "could not download $package from Debian $suite; its tests will skip"
     fi
     rm -rf "$work"
 }
-fetch_containerd2
+fetch_deb sid containerd /opt/gpuwiz-ci/containerd2 usr/bin/containerd
+fetch_deb trixie docker.io /opt/gpuwiz-ci/dockerd usr/sbin/dockerd
 
 if [[ ${#missing[@]} -eq 0 && $want_nvml -eq 0 ]]; then
     log "all system test dependencies already present, nothing to do"

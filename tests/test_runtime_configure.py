@@ -379,17 +379,27 @@ def test_docker_new_file_and_errors():
         configure_docker("/etc/docker/daemon.json", "[]", RuntimeSettings())
 
 
+DOCKERD = os.environ.get("GPUWIZ_DOCKERD", "/opt/gpuwiz-ci/dockerd/usr/sbin/dockerd")
+
+
+def dockerd() -> str | None:
+    return DOCKERD if os.access(DOCKERD, os.X_OK) else shutil.which("dockerd")
+
+
 @pytest.mark.integration
-@pytest.mark.skipif(not shutil.which("dockerd"), reason="no dockerd here")
-def test_real_dockerd_validates_the_result(tmp_path):
+@pytest.mark.skipif(dockerd() is None, reason="no dockerd (.ci/install-system-deps.sh unpacks trixie's)")
+@pytest.mark.parametrize("text", [DAEMON_JSON, None, '{"log-driver": "journald"}'])
+def test_real_dockerd_validates_the_result(tmp_path, text):
     out = tmp_path / "daemon.json"
-    out.write_text(
-        configure_docker(str(out), DAEMON_JSON, RuntimeSettings(path="nvidia-container-runtime", cdi=True))[0].new_text
-    )
-    done = subprocess.run(["dockerd", "--validate", "--config-file", str(out)], capture_output=True, text=True)
+    settings = RuntimeSettings(path="nvidia-container-runtime", set_as_default=True, cdi=True)
+    out.write_text(configure_docker(str(out), text, settings)[0].new_text)
+    binary = dockerd()
+    env = {**os.environ, "PATH": f"{os.path.dirname(binary)}:{os.environ.get('PATH', '')}"}  # it wants docker-proxy
+    done = subprocess.run([binary, "--validate", "--config-file", str(out)], capture_output=True, text=True, env=env)
     if "unknown flag: --validate" in done.stderr:
         pytest.skip("this dockerd has no --validate")
     assert done.returncode == 0, done.stderr
+    assert "configuration OK" in done.stdout + done.stderr
 
 
 # --- CRI-O ---------------------------------------------------------------------------------------
@@ -547,3 +557,45 @@ def test_docker_on_a_profile_and_snap_path(profile_host):
 
 def test_profiles_load(profile_host):
     assert load_profile("homelab-ready", {}).name == "homelab-ready"
+
+
+# Keys of a runtime handler table and of [crio.runtime] as CRI-O documents them (crio.conf(5),
+# github.com/cri-o/cri-o docs/crio.conf.5.md, "CRIO.RUNTIME TABLE" and "[crio.runtime.runtimes.runtime-handler]").
+CRIO_HANDLER_KEYS = {
+    "runtime_path",
+    "runtime_type",
+    "runtime_root",
+    "runtime_config_path",
+    "monitor_path",
+    "monitor_cgroup",
+    "monitor_env",
+    "monitor_exec_cgroup",
+    "privileged_without_host_devices",
+    "allowed_annotations",
+    "platform_runtime_paths",
+    "container_min_memory",
+    "no_sync_log",
+    "default_annotations",
+    "stream_websockets",
+    "seccomp_profile",
+    "exec_cpu_affinity",
+    "container_create_timeout",
+}
+CRIO_RUNTIME_TYPES = {"oci", "vm", "pod"}
+
+
+def test_crio_drop_in_follows_cri_os_documented_schema():
+    edits = configure_crio(
+        "/etc/crio/crio.conf.d/99-nvidia.toml",
+        None,
+        [("/etc/crio/crio.conf", CRIO_CONF)],
+        RuntimeSettings(set_as_default=True),
+    )
+    data = tomllib.loads(edits[0].new_text)
+    assert set(data) == {"crio"} and set(data["crio"]) == {"runtime"}
+    runtime = data["crio"]["runtime"]
+    assert set(runtime) == {"default_runtime", "runtimes"} and isinstance(runtime["default_runtime"], str)
+    for name, handler in runtime["runtimes"].items():
+        assert set(handler) <= CRIO_HANDLER_KEYS, set(handler) - CRIO_HANDLER_KEYS
+        assert handler["runtime_type"] in CRIO_RUNTIME_TYPES
+        assert handler["runtime_path"].startswith("/")
