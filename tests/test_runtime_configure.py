@@ -595,7 +595,7 @@ def test_crio_drop_in_follows_cri_os_documented_schema():
     assert set(data) == {"crio"} and set(data["crio"]) == {"runtime"}
     runtime = data["crio"]["runtime"]
     assert set(runtime) == {"default_runtime", "runtimes"} and isinstance(runtime["default_runtime"], str)
-    for name, handler in runtime["runtimes"].items():
+    for handler in runtime["runtimes"].values():
         assert set(handler) <= CRIO_HANDLER_KEYS, set(handler) - CRIO_HANDLER_KEYS
         assert handler["runtime_type"] in CRIO_RUNTIME_TYPES
         assert handler["runtime_path"].startswith("/")
