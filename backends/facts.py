@@ -115,6 +115,7 @@ class DockerFacts:
     cdi: bool
     service: str | None  # systemctl is-active
     daemon_runtimes: tuple[str, ...] | None  # from `docker info`; None: daemon not reachable
+    started_before_hook: bool | None = None  # dockerd started before nvidia-container-runtime-hook appeared
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ class RuntimeFacts:
     containerd: ContainerdFacts | None
     crio: CrioFacts | None
     podman: str | None  # path
+    cgroup_v2: bool | None = None  # /sys/fs/cgroup is the unified hierarchy
+    selinux: str | None = None  # `getenforce`: Enforcing, Permissive, Disabled; None: no SELinux tools
     config_view: Any = None  # file_view.FileView: the config files `runtime configure` reads, for the planner
 
 

@@ -26,6 +26,19 @@ def check_runtime(f: RuntimeFacts, k8s: K8sFacts | None) -> list[Finding]:
         out += _containerd(f.containerd, k8s, docker=f.docker is not None)
     if f.crio:
         out += _crio(f.crio)
+    out += _legacy_hook_reload(f)
+    if f.selinux == "Enforcing" and (f.docker or f.podman):
+        out.append(
+            Finding(
+                "runtime.selinux",
+                L,
+                Status.WARN,
+                "SELinux is enforcing: containers may fail with 'Failed to initialize NVML: Insufficient Permissions'.",
+                "Run GPU containers with --security-opt=label=disable, or install a policy that labels the "
+                "NVIDIA devices (container_use_devices).",
+                ("getenforce: Enforcing",),
+            )
+        )
     if f.podman and not (f.docker or f.containerd or f.crio):
         out.append(
             Finding(
@@ -38,7 +51,54 @@ def check_runtime(f: RuntimeFacts, k8s: K8sFacts | None) -> list[Finding]:
     return out
 
 
+def _legacy_hook_reload(f: RuntimeFacts) -> list[Finding]:
+    """Row 18: on cgroup v2 with systemd managing the container cgroups, `systemctl daemon-reload` drops the
+    device access the legacy hook granted; CDI (or /dev/char links) keeps it."""
+    if not f.cgroup_v2:
+        return []
+    exposed = []
+    c = f.containerd
+    if c and "nvidia" in c.runtimes and dict(c.systemd_cgroup).get("nvidia") and not c.cdi:
+        exposed.append(f"{c.config_path}: nvidia runtime with SystemdCgroup = true, enable_cdi off")
+    d = f.docker
+    if d and "nvidia" in d.runtimes and not d.cdi:
+        exposed.append(
+            f"{d.config_path}: nvidia runtime, features.cdi off (docker uses the systemd cgroup driver on cgroup v2)"
+        )
+    if not exposed:
+        return []
+    return [
+        Finding(
+            "runtime.daemon-reload",
+            L,
+            Status.WARN,
+            "GPU containers lose the GPU after `systemctl daemon-reload` ('Failed to initialize NVML: Unknown Error'): "
+            "systemd resets the device access the legacy hook granted.",
+            "Use CDI (gpuwiz plan with cdi = yes: nvidia-ctk cdi generate, enable_cdi / features.cdi), or create "
+            "the /dev/char links: nvidia-ctk system create-dev-char-symlinks --create-all.",
+            tuple(exposed),
+        )
+    ]
+
+
 def _docker(d: DockerFacts) -> list[Finding]:
+    out = _docker_config(d)
+    if d.started_before_hook:
+        out.append(
+            Finding(
+                "runtime.docker.gpus-flag",
+                L,
+                Status.FAIL,
+                "dockerd started before the toolkit was installed: `docker run --gpus` fails with "
+                "'could not select device driver \"\" with capabilities: [[gpu]]'.",
+                "Restart docker (sudo systemctl restart docker): it looks for nvidia-container-runtime-hook at start.",
+                ("docker's start time is older than nvidia-container-runtime-hook",),
+            )
+        )
+    return out
+
+
+def _docker_config(d: DockerFacts) -> list[Finding]:
     if d.config_error:
         return [
             Finding(

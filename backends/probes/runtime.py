@@ -67,6 +67,7 @@ def probe_docker(host: Host) -> DockerFacts | None:
                 except (json.JSONDecodeError, TypeError):
                     daemon_runtimes = None
     return DockerFacts(
+        started_before_hook=_started_before_hook(host) if state == "active" else None,
         version=version,
         config_path=path,
         config_exists=text is not None,
@@ -77,6 +78,24 @@ def probe_docker(host: Host) -> DockerFacts | None:
         service=state,
         daemon_runtimes=daemon_runtimes,
     )
+
+
+HOOK = "nvidia-container-runtime-hook"
+
+
+def _started_before_hook(host: Host) -> bool | None:
+    """Row 12: dockerd looks for the hook once, at start; a toolkit installed later gives no --gpus."""
+    hook = host.which(HOOK)
+    if hook is None:
+        return None
+    started = host.run(
+        ["systemctl", "show", "docker", "--property=ActiveEnterTimestamp", "--value", "--timestamp=unix"]
+    )
+    installed = host.run(["stat", "-c", "%Y", hook])
+    try:
+        return int(started.stdout.strip().lstrip("@")) < int(installed.stdout.strip())
+    except ValueError:
+        return None  # systemd before 248 has no --timestamp=unix
 
 
 def _read_toml(host: Host, path: str) -> tuple[dict | None, str | None]:
@@ -172,5 +191,7 @@ def probe_runtime(host: Host) -> RuntimeFacts:
         containerd=containerd,
         crio=crio,
         podman=host.which("podman"),
+        cgroup_v2=host.exists("/sys/fs/cgroup/cgroup.controllers"),
+        selinux=host.run(["getenforce"]).stdout.strip() or None if host.which("getenforce") else None,
         config_view=record_config_files(host, present),
     )
