@@ -134,7 +134,9 @@ def source_runtime(cri_table: Mapping[str, Any], exclude: str = "nvidia") -> tup
         if name == exclude:
             continue
         entry = runtimes.get(name)
-        if isinstance(entry, Mapping) and entry.get("runtime_type", RUNC_V2) in RUNC_SHIMS:
+        runtime_type = entry.get("runtime_type", RUNC_V2) if isinstance(entry, Mapping) else None
+        # "${RUNTIME_TYPE}": a MicroK8s template placeholder, runc's shim once filled in
+        if isinstance(entry, Mapping) and (runtime_type in RUNC_SHIMS or str(runtime_type).startswith("${")):
             return name, copy.deepcopy(dict(entry))
     return None, {}
 

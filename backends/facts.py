@@ -120,7 +120,7 @@ class DockerFacts:
 
 @dataclass(frozen=True)
 class ContainerdFacts:
-    flavour: str  # containerd, k3s, rke2
+    flavour: str  # containerd, k3s, rke2, microk8s
     version: str | None
     config_path: str
     config_exists: bool

@@ -26,6 +26,8 @@ RANCHER = {
     "k3s": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
     "rke2": "/var/lib/rancher/rke2/agent/etc/containerd/config.toml",
 }
+MICROK8S_TEMPLATE = "/var/snap/microk8s/current/args/containerd-template.toml"
+MICROK8S_UNIT = "snap.microk8s.daemon-containerd"
 RANCHER_CONFIG_DROP_IN = {
     "k3s": "/etc/rancher/k3s/config.yaml.d/99-nvidia.yaml",
     "rke2": "/etc/rancher/rke2/config.yaml.d/99-nvidia.yaml",
@@ -134,7 +136,10 @@ def _containerd(host: Host, request: ConfigureRequest) -> ConfigureResult:
     flavour = rancher_flavour(host, request.config)
     if flavour:
         return _rancher(host, flavour, settings)
-    path = request.config or CONTAINERD_CONFIG
+    microk8s = request.config == MICROK8S_TEMPLATE or (
+        request.config is None and (host.which("microk8s") is not None or host.exists(MICROK8S_TEMPLATE))
+    )
+    path = MICROK8S_TEMPLATE if microk8s else request.config or CONTAINERD_CONFIG
     text = host.read_text(path)
     # only a config without any key needs the installed containerd's own version
     needs_default = not (text or "").strip() or not tomllib_keys(text)
@@ -155,6 +160,11 @@ def _containerd(host: Host, request: ConfigureRequest) -> ConfigureResult:
             'This config disables the CRI plugin (disabled_plugins = ["cri"], as Docker\'s containerd.io ships '
             "it): Docker does not need it, but Kubernetes does, and the runtime entry only takes effect through it."
         )
+    if microk8s:
+        # MicroK8s renders containerd.toml from this template at every start: the template is the config
+        edits = containerd_edit.configure_in_place(files, settings)
+        notes.append("MicroK8s: edited its containerd template; its ${...} placeholders are left for it to fill in.")
+        return ConfigureResult(tuple(edits), tuple(notes), MICROK8S_UNIT)
     if request.drop_in == "":
         edits = containerd_edit.configure_in_place(files, settings)
     else:

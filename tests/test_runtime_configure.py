@@ -599,3 +599,32 @@ def test_crio_drop_in_follows_cri_os_documented_schema():
         assert set(handler) <= CRIO_HANDLER_KEYS, set(handler) - CRIO_HANDLER_KEYS
         assert handler["runtime_type"] in CRIO_RUNTIME_TYPES
         assert handler["runtime_path"].startswith("/")
+
+
+def test_microk8s_template_is_the_config(profile_host, tmp_path):
+    """MicroK8s renders containerd.toml from its template at start: gpuwiz edits the template, placeholders kept."""
+    host = profile_host("homelab-ready")
+    template = data("microk8s-containerd-template.toml")
+    path = "/var/snap/microk8s/current/args/containerd-template.toml"
+    host.write_text(path, template)
+    result = configure(host, ConfigureRequest("containerd"))
+    assert result.restart == "snap.microk8s.daemon-containerd"
+    (edit,) = result.edits
+    assert edit.path == path
+    assert "${SNAPSHOTTER}" in edit.new_text and 'default_runtime_name = "${RUNTIME}"' in edit.new_text
+    removed = [ln for ln in edit.diff().splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    assert removed == []
+    # filled in as MicroK8s does, the real containerd reads the nvidia runtime (and MicroK8s' own entries)
+    rendered = (
+        edit.new_text.replace("${SNAPSHOTTER}", "overlayfs")
+        .replace("${RUNTIME_TYPE}", "io.containerd.runc.v2")
+        .replace("${RUNTIME}", "runc")
+        .replace("${SNAP_DATA}", str(tmp_path))
+    )
+    runtimes = tomllib.loads(rendered)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+    assert runtimes["nvidia"]["options"]["BinaryName"] == BINARY and "nvidia-container-runtime" in runtimes
+    if shutil.which("containerd"):
+        config = tmp_path / "containerd.toml"
+        config.write_text(rendered)
+        real = dump(shutil.which("containerd"), config)
+        assert "nvidia" in real["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]

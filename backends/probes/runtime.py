@@ -22,6 +22,7 @@ CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 RANCHER_CONTAINERD = {
     "k3s": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
     "rke2": "/var/lib/rancher/rke2/agent/etc/containerd/config.toml",
+    "microk8s": "/var/snap/microk8s/current/args/containerd-template.toml",  # rendered to containerd.toml at start
 }
 CRIO_CONFIG = "/etc/crio/crio.conf"
 CRIO_DROPIN_DIR = "/etc/crio/crio.conf.d"
@@ -149,7 +150,15 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
         cri_disabled=merged.cri_disabled,
         systemd_cgroup=merged.systemd_cgroup,
         cdi=merged.cdi,
-        service=service_state(host, {"containerd": "containerd", "k3s": "k3s", "rke2": "rke2-server"}[flavour]),
+        service=service_state(
+            host,
+            {
+                "containerd": "containerd",
+                "k3s": "k3s",
+                "rke2": "rke2-server",
+                "microk8s": "snap.microk8s.daemon-containerd",
+            }[flavour],
+        ),
     )
 
 
