@@ -214,7 +214,10 @@ def _rancher(host: Host, flavour: str, settings: RuntimeSettings) -> ConfigureRe
     notes: list[str] = []
     runtime_key = f"runtimes.{settings.name}]"
     runtime_quoted = f'runtimes."{settings.name}"]'
-    if template is not None and 'template "base"' not in template:
+    # k3s fills the runtimes it found on PATH in through `.ExtraRuntimes`: a template with that block (or
+    # its base template) gets nvidia from k3s; a second table for it would make the config invalid TOML
+    k3s_adds = template is not None and ('template "base"' in template or ".ExtraRuntimes" in template)
+    if template is not None and not k3s_adds:
         if runtime_key not in template and runtime_quoted not in template:
             edits.append(
                 FileEdit(template_path, template.rstrip("\n") + "\n\n" + _rancher_block(v3, settings), template)

@@ -628,3 +628,20 @@ def test_microk8s_template_is_the_config(profile_host, tmp_path):
         config.write_text(rendered)
         real = dump(shutil.which("containerd"), config)
         assert "nvidia" in real["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+
+
+def test_k3s_template_copied_from_k3s_gets_nvidia_from_k3s_itself(profile_host):
+    """k3s' own template renders the runtimes k3s found through .ExtraRuntimes: appending one would duplicate it."""
+    host = profile_host("homelab-ready")
+    folder = "/var/lib/rancher/k3s/agent/etc/containerd"
+    template = data("k3s-config.toml.tmpl")
+    host.write_text(f"{folder}/config.toml", "version = 2\n")
+    host.write_text(f"{folder}/config.toml.tmpl", template)
+    result = configure(host, ConfigureRequest("containerd", config=f"{folder}/config.toml"))
+    assert result.edits == () and any("adds the nvidia runtime" in n for n in result.notes)
+    # without the ExtraRuntimes block (a trimmed copy) the runtime is appended; every template line stays
+    trimmed = template[: template.index("{{range $k, $v := .ExtraRuntimes}}")]
+    host.write_text(f"{folder}/config.toml.tmpl", trimmed)
+    (edit,) = configure(host, ConfigureRequest("containerd", config=f"{folder}/config.toml")).edits
+    assert edit.new_text.startswith(trimmed.rstrip("\n"))
+    assert '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia]' in edit.new_text
