@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import apt
+from .distro import is_rhel_like
 from .errors import InputError
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer
@@ -42,7 +43,6 @@ REPO_KEYS = {
 }
 # Not here on purpose: rhel10 (CDF6BA43.pub) and debian13 (8793F200.pub), whose fingerprints
 # gpuwiz could not take from an NVIDIA publication; a key it cannot check it does not trust.
-RHEL_FAMILY = ("rhel", "rocky", "almalinux", "centos", "ol")
 OPEN = "open"
 
 
@@ -86,7 +86,7 @@ def repo_for(hw: HardwareFacts) -> CudaRepo | None:
         distro = "ubuntu" + hw.os.version_id.replace(".", "")
     elif hw.os.id == "debian":
         distro = f"debian{major}"
-    elif hw.os.id in RHEL_FAMILY or "rhel" in hw.os.id_like:
+    elif is_rhel_like(hw.os):
         distro = f"rhel{major}"
     else:
         return None

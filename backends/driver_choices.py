@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from .choices import Choice, Option, Selections, effective
-from .cuda_repo import RHEL_FAMILY, repo_for
+from .cuda_repo import repo_for
+from .distro import is_rhel_like
 from .doctor import DoctorReport
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer
@@ -96,7 +97,7 @@ def _ubuntu_recommendation(driver: DriverFacts) -> str | None:
 
 def _method_choice(hw: HardwareFacts, driver: DriverFacts, usable: list[BranchChoice]) -> Choice | None:
     os_id = hw.os.id if hw.os else ""
-    if os_id in RHEL_FAMILY and repo_for(hw) is None:
+    if is_rhel_like(hw.os) and repo_for(hw) is None:
         return None  # no other method there, and no key gpuwiz can check for this release
     cuda = Option(METHOD_CUDA, "NVIDIA CUDA repo", "every branch, DKMS" if repo_for(hw) else "no checked key here")
     if os_id == "ubuntu":
@@ -132,7 +133,7 @@ def _method_choice(hw: HardwareFacts, driver: DriverFacts, usable: list[BranchCh
             METHOD_DISTRO,
             "Debian's own packages: security updates with the rest of the system.",
         )
-    if os_id in RHEL_FAMILY:
+    if is_rhel_like(hw.os):
         return Choice(
             "driver.method",
             Layer.DRIVER,

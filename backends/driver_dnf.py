@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .choices import Choice, Selections
-from .cuda_repo import OPEN, RHEL_FAMILY, no_repo_error, repo_for
+from .cuda_repo import OPEN, no_repo_error, repo_for
+from .distro import is_rhel_like
 from .doctor import DoctorReport
 from .driver_choices import DRIVER_KEYS, driver_choices, driver_selection, installed
 from .driver_plan import nouveau_steps
@@ -99,7 +100,7 @@ class DnfDriverPlanner:
         return (
             driver is not None
             and hw.os is not None
-            and (hw.os.id in RHEL_FAMILY or "rhel" in hw.os.id_like)
+            and is_rhel_like(hw.os)
             and bool(hw.nvidia_gpus)
         )
 

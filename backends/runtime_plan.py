@@ -13,7 +13,7 @@ from . import apt, docker_repo
 from .checks.toolkit import version_tuple
 from .choices import Choice, Option, Selections
 from .containerd_edit import RuntimeSettings, enable_cri_edit
-from .cuda_repo import RHEL_FAMILY
+from .distro import package_family
 from .doctor import DoctorReport
 from .errors import GpuwizError
 from .file_view import FileView
@@ -229,14 +229,7 @@ class RuntimePlanner:
 
     @staticmethod
     def _family(report: DoctorReport) -> str | None:
-        os = report.facts.hardware.os
-        if os is None:
-            return None
-        if os.id in ("ubuntu", "debian"):
-            return "apt"
-        if os.id in RHEL_FAMILY or "rhel" in os.id_like:
-            return "dnf"
-        return None
+        return package_family(report.facts.hardware.os)
 
     def choices(self, report: DoctorReport) -> list[Choice]:
         rt = report.facts.runtime

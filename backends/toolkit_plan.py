@@ -17,7 +17,7 @@ import re
 
 from . import apt
 from .choices import Choice, Option, Selections
-from .cuda_repo import RHEL_FAMILY
+from .distro import package_family
 from .doctor import DoctorReport
 from .findings import Layer, Status
 from .plan import FileEdit, Step
@@ -56,14 +56,9 @@ class ToolkitPlanner:
 
     @staticmethod
     def family(report: DoctorReport) -> str | None:
-        os = report.facts.hardware.os
-        if os is None or report.facts.toolkit is None or report.facts.driver is None:
+        if report.facts.toolkit is None or report.facts.driver is None:
             return None
-        if os.id in ("ubuntu", "debian") or "debian" in os.id_like:
-            return "apt"
-        if os.id in (*RHEL_FAMILY, "fedora") or "rhel" in os.id_like or "fedora" in os.id_like:
-            return "dnf"
-        return None
+        return package_family(report.facts.hardware.os)
 
     def choices(self, report: DoctorReport) -> list[Choice]:
         toolkit = report.facts.toolkit
