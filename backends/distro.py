@@ -12,7 +12,7 @@ def is_rhel_like(os: OsInfo | None) -> bool:
 
 
 def package_family(os: OsInfo | None) -> str | None:
-    """"apt" (Debian, Ubuntu and their derivatives), "dnf" (the RHEL family, Fedora), else None."""
+    """ "apt" (Debian, Ubuntu and their derivatives), "dnf" (the RHEL family, Fedora), else None."""
     if os is None:
         return None
     if os.id in ("ubuntu", "debian") or "debian" in os.id_like or "ubuntu" in os.id_like:

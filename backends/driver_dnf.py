@@ -97,12 +97,7 @@ class DnfDriverPlanner:
     @staticmethod
     def applies(report: DoctorReport) -> bool:
         hw, driver = report.facts.hardware, report.facts.driver
-        return (
-            driver is not None
-            and hw.os is not None
-            and is_rhel_like(hw.os)
-            and bool(hw.nvidia_gpus)
-        )
+        return driver is not None and hw.os is not None and is_rhel_like(hw.os) and bool(hw.nvidia_gpus)
 
     def choices(self, report: DoctorReport) -> list[Choice]:
         return driver_choices(report) if self.applies(report) else []

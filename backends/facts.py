@@ -149,6 +149,7 @@ class RuntimeFacts:
     containerd: ContainerdFacts | None
     crio: CrioFacts | None
     podman: str | None  # path
+    nerdctl: str | None = None  # path: containerd's docker-like CLI (--gpus)
     cgroup_v2: bool | None = None  # /sys/fs/cgroup is the unified hierarchy
     selinux: str | None = None  # `getenforce`: Enforcing, Permissive, Disabled; None: no SELinux tools
     config_view: Any = None  # file_view.FileView: the config files `runtime configure` reads, for the planner

@@ -548,6 +548,17 @@ class RuntimePlanner:
                     why=why,
                 )
             )
+        if "containerd" in runtimes and rt and rt.nerdctl and rt.containerd and rt.containerd.flavour == "containerd":
+            steps.append(
+                Step(
+                    "runtime.verify-nerdctl",
+                    "Run nvidia-smi in a container (nerdctl --gpus)",
+                    L,
+                    argv=("nerdctl", "run", "--rm", "--gpus", "all", image, "nvidia-smi"),
+                    verifies=("runtime.containerd.nvidia",),
+                    why=why + " nerdctl's --gpus goes through the toolkit's hook, as docker's does.",
+                )
+            )
         if "podman" in runtimes:
             steps.append(
                 Step(

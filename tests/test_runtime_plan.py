@@ -172,3 +172,28 @@ def test_docker_ce_from_dockers_repository(profile_host):
     rocky = runtime_steps(build_plan(run_doctor(profile_host("rocky9-l4")), {"runtime.install": "docker-ce"}))
     repo = next(s for s in rocky if s.id == "runtime.docker-repo").edit
     assert "baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\n" in repo.new_text
+
+
+def test_nerdctl_proves_containerd_too(profile_host):
+    from dataclasses import replace
+
+    facts = probe_all(profile_host("homelab-ready"))
+    with_nerdctl = replace(facts.runtime, nerdctl="/usr/local/bin/nerdctl")
+    plan = build_plan(diagnose(replace(facts, runtime=with_nerdctl)), {"runtime.default": "yes"})
+    verify = next(s for s in runtime_steps(plan) if s.id == "runtime.verify-nerdctl")
+    assert verify.argv[:5] == ("nerdctl", "run", "--rm", "--gpus", "all") and verify.argv[-1] == "nvidia-smi"
+
+
+def test_rootless_docker_reads_the_users_config():
+    from backends.file_view import FileView
+    from backends.runtime_configure import docker_config_path
+
+    view = FileView(
+        files=(("/run/user/1000/docker.sock", ""),),
+        executables=(("docker", "/usr/bin/docker"),),
+        env_items=(("XDG_RUNTIME_DIR", "/run/user/1000"), ("HOME", "/home/ana")),
+        user_name="ana",
+    )
+    assert docker_config_path(view) == "/home/ana/.config/docker/daemon.json"
+    snap = FileView(executables=(("docker", "/snap/bin/docker"),))
+    assert docker_config_path(snap) == "/var/snap/docker/current/config/daemon.json"

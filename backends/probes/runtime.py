@@ -13,11 +13,9 @@ from ..facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
 from ..file_view import FileView
 from ..host import Host
 from ..parsers import parse_first_version
-from ..runtime_configure import ConfigureRequest, configure
+from ..runtime_configure import ConfigureRequest, configure, docker_config_path
 from ..toml_compat import toml_error_line, tomllib
 
-DOCKER_CONFIG = "/etc/docker/daemon.json"
-SNAP_DOCKER_CONFIG = "/var/snap/docker/current/config/daemon.json"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 RANCHER_CONTAINERD = {
     "k3s": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
@@ -40,7 +38,7 @@ def probe_docker(host: Host) -> DockerFacts | None:
     docker = host.which("docker") or host.which("dockerd")
     if docker is None:
         return None
-    path = SNAP_DOCKER_CONFIG if docker.startswith("/snap/") else DOCKER_CONFIG
+    path = docker_config_path(host)  # snap and rootless docker read their own copies
     text = host.read_text(path)
     error = None
     config: dict = {}
@@ -200,6 +198,7 @@ def probe_runtime(host: Host) -> RuntimeFacts:
         containerd=containerd,
         crio=crio,
         podman=host.which("podman"),
+        nerdctl=host.which("nerdctl"),
         cgroup_v2=host.exists("/sys/fs/cgroup/cgroup.controllers"),
         selinux=host.run(["getenforce"]).stdout.strip() or None if host.which("getenforce") else None,
         config_view=record_config_files(host, present),
