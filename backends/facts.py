@@ -162,6 +162,17 @@ class NodeInfo:
     gpu_capacity: int
     gpu_allocatable: int
     labels: tuple[tuple[str, str], ...] = ()
+    taints: tuple[str, ...] = ()  # "key=value:Effect"
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    namespace: str
+    name: str
+    phase: str  # Pending, Running, Succeeded, Failed, Unknown
+    ready: bool
+    restarts: int
+    runtime_class: str | None  # spec.runtimeClassName
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,10 @@ class K8sFacts:
     runtime_class_nvidia: bool | None
     device_plugin: str | None  # namespace/name of the device plugin DaemonSet
     gpu_operator: str | None  # namespace of the GPU Operator
+    kubectl: tuple[str, ...] = ()  # the kubectl argv prefix that reached the API (k3s kubectl, --kubeconfig …)
+    plugin_pods: tuple[PodInfo, ...] = ()  # the device plugin's pods on this node
+    plugin_log: tuple[str, ...] = ()  # the tail of a failing plugin pod's log
+    sandbox_errors: tuple[str, ...] = ()  # FailedCreatePodSandBox event messages (DIAGNOSTICS row 21)
 
 
 @dataclass(frozen=True)

@@ -205,11 +205,9 @@ def test_cli_plan_with_answers(tmp_path, isolated_env):
         text=True,
     )
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == [
-        f"gpuwiz: {answers}: driver.flavor: unknown choice (known: driver.action, driver.branch, driver.edition, "
-        "driver.flavour, driver.method, runtime.cdi, runtime.containerd-config, runtime.default, runtime.install, "
-        "toolkit.version)"
-    ]
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"gpuwiz: {answers}: driver.flavor: unknown choice (known: driver.action, driver.branch")
+    assert "driver.flavour" in line
 
 
 # --- RHEL family: NVIDIA's repository through dnf --------------------------------------------------

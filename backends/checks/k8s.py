@@ -68,6 +68,7 @@ def check_k8s(f: K8sFacts) -> list[Finding]:
                 "Install the device plugin with runtimeClassName=nvidia: see `gpuwiz plan`.",
             )
         )
+    out += _runtime_handler(f) + _plugin_pods(f)
     node = next((n for n in f.nodes if n.name.lower() == (f.node_name or "")), None)
     if node is None:
         out.append(
@@ -95,3 +96,71 @@ def check_k8s(f: K8sFacts) -> list[Finding]:
             )
         )
     return out
+
+
+NO_HANDLER = 'no runtime for "nvidia" is configured'
+NVML_FAILURES = ("could not load NVML library", "Incompatible strategy detected", "Failed to initialize NVML")
+
+
+def _runtime_handler(f: K8sFacts) -> list[Finding]:
+    """Row 21: the RuntimeClass exists, this node's containerd has no nvidia handler."""
+    seen = [m for m in f.sandbox_errors if NO_HANDLER in m]
+    if not seen:
+        return []
+    return [
+        Finding(
+            "k8s.runtime-handler",
+            L,
+            Status.FAIL,
+            "Pods with runtimeClassName nvidia fail to start: containerd has no nvidia runtime handler.",
+            "Add the nvidia runtime where this containerd reads its config (gpuwiz runtime configure --runtime "
+            "containerd; k3s/RKE2: restart them once the toolkit is installed), then restart containerd.",
+            tuple(seen[:2]),
+        )
+    ]
+
+
+def _plugin_pods(f: K8sFacts) -> list[Finding]:
+    """Rows 22 and 23: the plugin's pod on this node, and why it reports no GPUs."""
+    if not f.device_plugin or not f.node_name:
+        return []
+    if not f.plugin_pods:
+        return [
+            Finding(
+                "k8s.plugin-pod",
+                L,
+                Status.FAIL,
+                f"The device plugin has no pod on this node ({f.node_name}): nodeSelector, affinity or a taint it "
+                "does not tolerate keeps it away.",
+                "Let the plugin's DaemonSet schedule here (a toleration for the node's taints, matching labels).",
+            )
+        ]
+    bad = [line for line in f.plugin_log if any(s in line for s in NVML_FAILURES)]
+    pod = f.plugin_pods[0]
+    if bad:
+        return [
+            Finding(
+                "k8s.plugin-nvml",
+                L,
+                Status.FAIL,
+                f"The device plugin ({pod.namespace}/{pod.name}) cannot load NVML: it does not run with the nvidia "
+                "runtime" + ("" if pod.runtime_class else " (its pod has no runtimeClassName)") + ".",
+                "Give the plugin runtimeClassName: nvidia (helm --set runtimeClassName=nvidia) or make nvidia "
+                "containerd's default runtime.",
+                tuple(bad[:3]),
+            )
+        ]
+    if not pod.ready:
+        return [
+            Finding(
+                "k8s.plugin-pod",
+                L,
+                Status.FAIL,
+                f"The device plugin's pod {pod.namespace}/{pod.name} is {pod.phase}, not ready"
+                + (f" ({pod.restarts} restarts)" if pod.restarts else "")
+                + ".",
+                f"Look at its log: kubectl logs -n {pod.namespace} {pod.name}",
+                f.plugin_log[-3:],
+            )
+        ]
+    return [Finding("k8s.plugin-pod", L, Status.OK, f"The device plugin's pod {pod.name} runs on this node.")]

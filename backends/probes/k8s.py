@@ -6,7 +6,7 @@ import json
 import posixpath
 from typing import Any
 
-from ..facts import K8sFacts, NodeInfo
+from ..facts import K8sFacts, NodeInfo, PodInfo
 from ..host import Host
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -76,6 +76,11 @@ def parse_nodes(doc: dict[str, Any]) -> tuple[NodeInfo, ...]:
                 gpu_capacity=_gpus(status.get("capacity", {})),
                 gpu_allocatable=_gpus(status.get("allocatable", {})),
                 labels=tuple(sorted((k, str(v)) for k, v in labels.items() if "nvidia" in k or "pci-10de" in k)),
+                taints=tuple(
+                    f"{t.get('key')}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}"
+                    for t in item.get("spec", {}).get("taints", []) or []
+                    if isinstance(t, dict)
+                ),
             )
         )
     return tuple(nodes)
@@ -92,6 +97,27 @@ def find_gpu_daemonsets(doc: dict[str, Any]) -> tuple[str | None, str | None]:
         if name in ("nvidia-operator-validator", "gpu-operator") or "gpu-feature-discovery" in name:
             operator = operator or namespace
     return plugin, operator
+
+
+def parse_pods(doc: dict[str, Any]) -> tuple[PodInfo, ...]:
+    pods = []
+    for item in doc.get("items", []):
+        meta, spec, status = item.get("metadata", {}), item.get("spec", {}), item.get("status", {})
+        containers = status.get("containerStatuses", []) or []
+        pods.append(
+            PodInfo(
+                namespace=meta.get("namespace", ""),
+                name=meta.get("name", "?"),
+                phase=status.get("phase", "Unknown"),
+                ready=bool(containers) and all(c.get("ready") for c in containers),
+                restarts=sum(int(c.get("restartCount", 0) or 0) for c in containers),
+                runtime_class=spec.get("runtimeClassName"),
+            )
+        )
+    return tuple(pods)
+
+
+SANDBOX_EVENT = "reason=FailedCreatePodSandBox"
 
 
 def probe_k8s(host: Host) -> K8sFacts:
@@ -113,7 +139,8 @@ def probe_k8s(host: Host) -> K8sFacts:
     )
     if flavour is None or kubectl is None:
         return K8sFacts(**facts)
-    base = [*kubectl, *(["--kubeconfig", kubeconfig] if kubeconfig else []), REQUEST_TIMEOUT]
+    prefix = [*kubectl, *(["--kubeconfig", kubeconfig] if kubeconfig else [])]
+    base = [*prefix, REQUEST_TIMEOUT]
 
     def get(*what: str) -> tuple[dict[str, Any] | None, str | None]:
         result = host.run([*base, "get", *what, "-o", "json"], timeout=15)
@@ -132,15 +159,34 @@ def probe_k8s(host: Host) -> K8sFacts:
     runtime_classes, _ = get("runtimeclasses")
     daemonsets, _ = get("daemonsets", "--all-namespaces")
     plugin, operator = find_gpu_daemonsets(daemonsets or {})
+    node_name = hostname if hostname in names else None
+    pods: tuple[PodInfo, ...] = ()
+    log: tuple[str, ...] = ()
+    if plugin and node_name:
+        namespace = plugin.split("/", 1)[0]
+        found, _ = get("pods", "-n", namespace, "--field-selector", f"spec.nodeName={node_name}")
+        pods = tuple(p for p in parse_pods(found or {}) if "device-plugin" in p.name)
+        failing = next((p for p in pods if not p.ready or p.restarts), None)
+        if failing:
+            result = host.run([*base, "logs", "-n", failing.namespace, failing.name, "--tail=50"], timeout=15)
+            log = tuple(result.stdout.splitlines()[-50:]) if result.ok else ()
+    sandbox: tuple[str, ...] = ()
+    if runtime_classes is not None:
+        events, _ = get("events", "--all-namespaces", "--field-selector", SANDBOX_EVENT)
+        sandbox = tuple(str(e.get("message", "")) for e in (events or {}).get("items", []))
     return K8sFacts(
         **{
             **facts,
-            "node_name": hostname if hostname in names else None,
+            "node_name": node_name,
             "nodes": nodes,
             "runtime_class_nvidia": None
             if runtime_classes is None
             else any(i.get("metadata", {}).get("name") == "nvidia" for i in runtime_classes.get("items", [])),
             "device_plugin": plugin,
             "gpu_operator": operator,
+            "kubectl": tuple(prefix),
+            "plugin_pods": pods,
+            "plugin_log": log,
+            "sandbox_errors": sandbox,
         }
     )
