@@ -24,7 +24,7 @@ def runtime_class(handler: str = "nvidia") -> dict[str, Any]:
     }
 
 
-def test_job(
+def gpu_test_job(
     node: str, image: str, *, runtime_class_name: str | None = "nvidia", gpus: int = 1, tolerate_gpu_taint: bool = False
 ) -> dict[str, Any]:
     """A Job that runs nvidia-smi once on `node` with `gpus` GPUs, then is deleted by gpuwiz."""

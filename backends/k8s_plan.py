@@ -10,7 +10,7 @@ from .choices import Choice, Option, Selections
 from .doctor import DoctorReport
 from .findings import Layer, Status
 from .gpu_records import cuda_version_text
-from .k8s_manifests import GPU, TEST_JOB, TEST_NAMESPACE, manifest_path, render, runtime_class, test_job
+from .k8s_manifests import GPU, TEST_JOB, TEST_NAMESPACE, gpu_test_job, manifest_path, render, runtime_class
 from .plan import FileEdit, PlanNote, Step
 from .runtime_plan import cuda_image
 
@@ -236,7 +236,7 @@ def _verify(report: DoctorReport, node: str, kubectl: tuple[str, ...], tolerate:
     cuda = cuda_version_text(driver.nvml.cuda_driver_version) if driver and driver.nvml else None
     image = cuda_image(cuda) or "docker.io/nvidia/cuda:12.2.2-base-ubuntu22.04"
     gpus = max(1, len(report.facts.hardware.nvidia_gpus))
-    job = test_job(
+    job = gpu_test_job(
         node, image, runtime_class_name=None if _nvidia_is_default(report) else "nvidia", tolerate_gpu_taint=tolerate
     )
     path = manifest_path(TEST_JOB)
