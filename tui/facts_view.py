@@ -149,6 +149,10 @@ def k8s_rows(f: MachineFacts) -> list[Row]:
     rows.append(
         ("GPU software", k.device_plugin or (f"GPU Operator in {k.gpu_operator}" if k.gpu_operator else "none"))
     )
+    for pod in k.plugin_pods[:2]:
+        state = "ready" if pod.ready else "not ready"
+        restarts = f", {pod.restarts} restarts" if pod.restarts else ""
+        rows.append(("Plugin pod", f"{pod.name}: {pod.phase}, {state}{restarts}"))
     return rows
 
 
