@@ -93,6 +93,11 @@ class K8sPlanner:
                 kubectl,
                 "Pods ask for the nvidia runtime by this name; containerd maps it to its nvidia handler.",
             )
+        ids = {f.id: f.status for f in report.layer(L).findings}
+        if ids.get("k8s.runtime-handler") is Status.FAIL:
+            steps.append(_restart_runtime(report))
+        if ids.get("k8s.plugin-nvml") is Status.FAIL and k.device_plugin:
+            steps.append(_plugin_runtime_class(k))
         stack = values.get("k8s.stack")
         default_nvidia = _nvidia_is_default(report)
         if stack == "device-plugin":
@@ -119,6 +124,40 @@ class K8sPlanner:
         if steps or {f.id: f.status for f in report.layer(L).findings}.get("k8s.allocatable") is not Status.OK:
             steps += _verify(report, node.name, kubectl, taint or any(t.startswith(GPU) for t in node.taints))
         return steps
+
+
+def _restart_runtime(report: DoctorReport) -> Step:
+    """Row 21: the RuntimeClass names a handler the running containerd does not have (not restarted since)."""
+    rt = report.facts.runtime
+    flavour = rt.containerd.flavour if rt and rt.containerd else "containerd"
+    unit = {"k3s": "k3s", "rke2": "rke2-server", "microk8s": "snap.microk8s.daemon-containerd"}.get(
+        flavour, "containerd"
+    )
+    return Step(
+        "k8s.restart-runtime",
+        f"Restart {unit} so it loads the nvidia runtime handler",
+        L,
+        argv=("systemctl", "restart", unit),
+        verifies=("k8s.runtime-handler",),
+        why="Pods fail with 'no runtime for \"nvidia\" is configured' although the config has it: the running "
+        "containerd started before the edit.",
+    )
+
+
+def _plugin_runtime_class(k) -> Step:
+    """Row 22: the plugin's pod runs with runc and cannot load NVML; give it runtimeClassName nvidia."""
+    namespace, name = k.device_plugin.split("/", 1)
+    patch = '{"spec":{"template":{"spec":{"runtimeClassName":"nvidia"}}}}'
+    return Step(
+        "k8s.plugin-runtime-class",
+        f"Run the device plugin ({k.device_plugin}) with the nvidia runtime",
+        L,
+        argv=(*k.kubectl, "patch", "daemonset", name, "-n", namespace, "--type", "merge", "-p", patch),
+        needs_root=False,
+        verifies=("k8s.plugin-nvml",),
+        why="Without runtimeClassName the plugin's container has no NVIDIA libraries ('could not load NVML library'). "
+        "A helm release keeps the fix with `--set runtimeClassName=nvidia` at its next upgrade.",
+    )
 
 
 def _nvidia_is_default(report: DoctorReport) -> bool:

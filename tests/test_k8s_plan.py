@@ -124,3 +124,31 @@ def test_rows_21_and_22_from_events_and_plugin_log(profile_host):
     assert findings["k8s.runtime-handler"].status.value == "fail"
     nvml = findings["k8s.plugin-nvml"]
     assert nvml.status.value == "fail" and "no runtimeClassName" in nvml.message and "runtimeClassName" in nvml.fix
+
+
+def test_failing_plugin_gets_the_runtime_class_and_a_restart(profile_host):
+    from backends.facts import PodInfo
+
+    facts = probe_all(profile_host("homelab-ready"))
+    pod = PodInfo("nvidia-device-plugin", "nvdp-nvidia-device-plugin-x7k2p", "Running", False, 7, None)
+    k8s = replace(
+        facts.k8s,
+        device_plugin="nvidia-device-plugin/nvdp-nvidia-device-plugin",
+        gpu_operator=None,
+        plugin_pods=(pod,),
+        plugin_log=("could not load NVML library: libnvidia-ml.so.1: cannot open shared object file",),
+        sandbox_errors=('failed to get sandbox runtime: no runtime for "nvidia" is configured',),
+        nodes=tuple(replace(n, gpu_allocatable=0) for n in facts.k8s.nodes),
+    )
+    steps = {s.id: s for s in k8s_steps(build_plan(diagnose(replace(facts, k8s=k8s))))}
+    patch = steps["k8s.plugin-runtime-class"].argv
+    assert patch[patch.index("daemonset") + 1 : patch.index("-p")] == (
+        "nvdp-nvidia-device-plugin",
+        "-n",
+        "nvidia-device-plugin",
+        "--type",
+        "merge",
+    )
+    assert patch[patch.index("-p") + 1] == '{"spec":{"template":{"spec":{"runtimeClassName":"nvidia"}}}}'
+    assert steps["k8s.restart-runtime"].argv == ("systemctl", "restart", "containerd")
+    assert "k8s.wait-allocatable" in steps and "k8s.test-job" in steps
