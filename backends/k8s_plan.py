@@ -15,13 +15,17 @@ from .plan import FileEdit, PlanNote, Step
 from .runtime_plan import cuda_image
 
 L = Layer.K8S
-# Pinned, shown in the plan (research notes: /work/research/k8s-gpu.md).
-DEVICE_PLUGIN_CHART_VERSION = "0.17.4"
+# Pinned, shown in the plan: the newest releases on 2026-08-20 (NVIDIA/k8s-device-plugin v0.20.0,
+# NVIDIA/gpu-operator v26.7.0; their git tags).
+DEVICE_PLUGIN_CHART_VERSION = "0.20.0"
 DEVICE_PLUGIN_REPO = ("nvdp", "https://nvidia.github.io/k8s-device-plugin")
 DEVICE_PLUGIN_RELEASE = "nvdp"
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 DEVICE_PLUGIN_DAEMONSET = "nvdp-nvidia-device-plugin"
-GPU_OPERATOR_CHART_VERSION = "v25.10.1"
+GPU_OPERATOR_CHART_VERSION = "v26.7.0"
+# The chart's default node affinity wants NFD's pci-10de label or this one; without NFD (gfd.enabled=false,
+# the default) the DaemonSet gets no pod at all (NVIDIA/k8s-device-plugin issues #607, #708).
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 GPU_OPERATOR_REPO = ("nvidia", "https://helm.ngc.nvidia.com/nvidia")
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 WAIT = "300s"
@@ -101,9 +105,32 @@ class K8sPlanner:
         stack = values.get("k8s.stack")
         default_nvidia = _nvidia_is_default(report)
         if stack == "device-plugin":
+            if node is not None and not any(
+                key in (GPU_PRESENT_LABEL, "feature.node.kubernetes.io/pci-10de.present") and value == "true"
+                for key, value in node.labels
+            ):
+                steps.append(
+                    Step(
+                        "k8s.label-node",
+                        f"Label {node.name} as a GPU node ({GPU_PRESENT_LABEL}=true)",
+                        L,
+                        argv=(*kubectl, "label", "node", node.name, f"{GPU_PRESENT_LABEL}=true", "--overwrite"),
+                        needs_root=False,
+                        why="The device plugin chart only schedules on nodes NFD marked as having an NVIDIA PCI "
+                        "device, or labelled so; without NFD its DaemonSet would get no pod here.",
+                    )
+                )
             steps += _device_plugin(k, default_nvidia)
         elif stack == "gpu-operator":
             steps += _gpu_operator(k, report)
+            if not default_nvidia:
+                steps.append(
+                    PlanNote(
+                        L,
+                        "NVIDIA's GPU Operator docs ask for nvidia as containerd's default runtime when the driver and "
+                        "toolkit are on the host: choose 'nvidia as default' on the runtime layer.",
+                    )
+                )
         if node is None:
             return [
                 *steps,

@@ -30,7 +30,7 @@ def without_gpu_support(profile_host, **changes):
         device_plugin=None,
         gpu_operator=None,
         plugin_pods=(),
-        nodes=tuple(replace(n, gpu_allocatable=0, gpu_capacity=0) for n in facts.k8s.nodes),
+        nodes=tuple(replace(n, gpu_allocatable=0, gpu_capacity=0, labels=()) for n in facts.k8s.nodes),
         **changes,
     )
     return diagnose(replace(facts, k8s=k8s))
@@ -51,6 +51,7 @@ def test_a_cluster_without_gpu_support_gets_the_whole_chain(profile_host):
     assert [s.id for s in steps] == [
         "k8s.runtimeclass-manifest",
         "k8s.runtimeclass",
+        "k8s.label-node",
         "k8s.helm-repo",
         "k8s.device-plugin",
         "k8s.wait-allocatable",
