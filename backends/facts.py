@@ -191,6 +191,7 @@ class K8sFacts:
     plugin_pods: tuple[PodInfo, ...] = ()  # the device plugin's pods on this node
     plugin_log: tuple[str, ...] = ()  # the tail of a failing plugin pod's log
     sandbox_errors: tuple[str, ...] = ()  # FailedCreatePodSandBox event messages (DIAGNOSTICS row 21)
+    kubelet_cgroup_driver: str | None = None  # cgroupDriver of the kubelet's config: systemd | cgroupfs
 
 
 @dataclass(frozen=True)

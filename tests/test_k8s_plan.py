@@ -153,3 +153,14 @@ def test_failing_plugin_gets_the_runtime_class_and_a_restart(profile_host):
     assert patch[patch.index("-p") + 1] == '{"spec":{"template":{"spec":{"runtimeClassName":"nvidia"}}}}'
     assert steps["k8s.restart-runtime"].argv == ("systemctl", "restart", "containerd")
     assert "k8s.wait-allocatable" in steps and "k8s.test-job" in steps
+
+
+def test_kubelet_and_containerd_must_agree_on_the_cgroup_driver(profile_host):
+    host = profile_host("homelab-ready")
+    host.write_text("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\ncgroupDriver: systemd\n")
+    report = run_doctor(host)
+    finding = {f.id: f for f in report.layer(Layer.K8S).findings}["k8s.cgroup-driver"]
+    assert finding.status.value == "ok"  # runc has SystemdCgroup = true on this node
+    host.write_text("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n")
+    finding = {f.id: f for f in run_doctor(host).layer(Layer.K8S).findings}["k8s.cgroup-driver"]
+    assert finding.status.value == "fail" and "SystemdCgroup = true" in finding.message

@@ -23,7 +23,7 @@ def check_all(facts: MachineFacts) -> dict[Layer, list[Finding]]:
         (Layer.DRIVER, facts.driver, lambda: check_driver(facts.driver, facts.hardware)),
         (Layer.TOOLKIT, facts.toolkit, lambda: check_toolkit(facts.toolkit, facts.driver, facts.runtime)),
         (Layer.RUNTIME, facts.runtime, lambda: check_runtime(facts.runtime, facts.k8s)),
-        (Layer.K8S, facts.k8s, lambda: check_k8s(facts.k8s)),
+        (Layer.K8S, facts.k8s, lambda: check_k8s(facts.k8s, facts.runtime)),
     )
     for layer, layer_facts, check in layers:
         if not facts.hardware.nvidia_gpus:

@@ -2,13 +2,57 @@
 
 from __future__ import annotations
 
-from ..facts import K8sFacts
+from ..facts import K8sFacts, RuntimeFacts
 from ..findings import Finding, Layer, Status
 
 L = Layer.K8S
 
 
-def check_k8s(f: K8sFacts) -> list[Finding]:
+def check_k8s(f: K8sFacts, runtime: RuntimeFacts | None = None) -> list[Finding]:
+    out = _check(f)
+    if f.flavour is not None:
+        out += _cgroup_driver(f, runtime)
+    return out
+
+
+def _cgroup_driver(f: K8sFacts, runtime: RuntimeFacts | None) -> list[Finding]:
+    """kubelet and containerd must agree on the cgroup driver (SystemdCgroup), or pods are killed and restarted."""
+    c = runtime.containerd if runtime else None
+    if f.kubelet_cgroup_driver is None or c is None:
+        return []
+    systemd = dict(c.systemd_cgroup)
+    runtime_name = c.default_runtime or "runc"
+    runtime_systemd = systemd.get(runtime_name, systemd.get("runc"))
+    if runtime_systemd is None:
+        return []
+    kubelet_systemd = f.kubelet_cgroup_driver == "systemd"
+    if kubelet_systemd == runtime_systemd:
+        return [
+            Finding(
+                "k8s.cgroup-driver",
+                L,
+                Status.OK,
+                f"kubelet and containerd both use the {f.kubelet_cgroup_driver} cgroup driver.",
+            )
+        ]
+    return [
+        Finding(
+            "k8s.cgroup-driver",
+            L,
+            Status.FAIL,
+            f"kubelet uses the {f.kubelet_cgroup_driver} cgroup driver, containerd's {runtime_name} runtime "
+            f"SystemdCgroup = {str(runtime_systemd).lower()}: pods get killed and restart in loops.",
+            "Make them agree: SystemdCgroup = true in containerd's runc (and nvidia) options for kubelet's systemd "
+            "driver, then restart containerd.",
+            (
+                f"kubelet cgroupDriver: {f.kubelet_cgroup_driver}",
+                f"{c.config_path}: {runtime_name} SystemdCgroup = {str(runtime_systemd).lower()}",
+            ),
+        )
+    ]
+
+
+def _check(f: K8sFacts) -> list[Finding]:
     if f.flavour is None:
         return [
             Finding(

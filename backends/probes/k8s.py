@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from typing import Any
 
 from ..facts import K8sFacts, NodeInfo, PodInfo
@@ -118,6 +119,22 @@ def parse_pods(doc: dict[str, Any]) -> tuple[PodInfo, ...]:
 
 
 SANDBOX_EVENT = "reason=FailedCreatePodSandBox"
+# The kubelet's own config: kubeadm writes it (cgroupDriver: systemd by default since 1.22); k3s 1.32+
+# writes its defaults to a drop-in.
+KUBELET_CONFIGS = (
+    "/var/lib/kubelet/config.yaml",
+    "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/00-k3s-defaults.conf",
+    "/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf",
+)
+CGROUP_DRIVER = re.compile(r"^cgroupDriver:\s*\"?(\w+)\"?\s*$", re.MULTILINE)
+
+
+def kubelet_cgroup_driver(host: Host) -> str | None:
+    for path in KUBELET_CONFIGS:
+        match = CGROUP_DRIVER.search(host.read_text(path) or "")
+        if match:
+            return match.group(1)
+    return None
 
 
 def probe_k8s(host: Host) -> K8sFacts:
@@ -130,6 +147,7 @@ def probe_k8s(host: Host) -> K8sFacts:
         kubectl_path=host.which(kubectl[0]) if kubectl else None,
         helm_path=host.which("helm"),
         kubeconfig=kubeconfig,
+        kubelet_cgroup_driver=kubelet_cgroup_driver(host) if flavour else None,
         api_error=None,
         node_name=None,
         nodes=(),
