@@ -157,7 +157,9 @@ def test_failing_plugin_gets_the_runtime_class_and_a_restart(profile_host):
 
 def test_kubelet_and_containerd_must_agree_on_the_cgroup_driver(profile_host):
     host = profile_host("homelab-ready")
-    host.write_text("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\ncgroupDriver: systemd\n")
+    host.write_text(
+        "/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\ncgroupDriver: systemd\n"
+    )
     report = run_doctor(host)
     finding = {f.id: f for f in report.layer(Layer.K8S).findings}["k8s.cgroup-driver"]
     assert finding.status.value == "ok"  # runc has SystemdCgroup = true on this node

@@ -145,3 +145,9 @@ def test_runtime_screen_plan_diff(snap_compare):
         await pilot.pause()
 
     assert snap_compare(make_app("homelab-ready"), terminal_size=(80, 24), run_before=choose_default)
+
+
+# The Kubernetes screen: no cluster, a cluster without GPU support, a failing plugin (healthy: above).
+@pytest.mark.parametrize("profile", ["fresh-rtx3060", "k8s-no-gpu-support", "k8s-plugin-failing"])
+def test_k8s_screen(snap_compare, profile):
+    assert snap_compare(make_app(profile), terminal_size=(80, 24), press=["5"], run_before=probed)
