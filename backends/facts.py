@@ -192,6 +192,8 @@ class K8sFacts:
     plugin_log: tuple[str, ...] = ()  # the tail of a failing plugin pod's log
     sandbox_errors: tuple[str, ...] = ()  # FailedCreatePodSandBox event messages (DIAGNOSTICS row 21)
     kubelet_cgroup_driver: str | None = None  # cgroupDriver of the kubelet's config: systemd | cgroupfs
+    gpuwiz_releases: tuple[tuple[str, str], ...] = ()  # (namespace, name) of helm releases gpuwiz installed
+    runtime_class_by_gpuwiz: bool = False  # the RuntimeClass nvidia carries gpuwiz's label
 
 
 @dataclass(frozen=True)

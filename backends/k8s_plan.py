@@ -30,6 +30,8 @@ GPU_OPERATOR_REPO = ("nvidia", "https://helm.ngc.nvidia.com/nvidia")
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 WAIT = "300s"
 GPU_TAINT = f"{GPU}=present:NoSchedule"
+# helm 3.13+: a label on the release (not on its objects), so an uninstall removes only what gpuwiz installed
+RELEASE_LABELS = ("--labels", "managed-by=gpuwiz")
 
 
 class K8sPlanner:
@@ -37,7 +39,7 @@ class K8sPlanner:
 
     layer = L
     name = "k8s"
-    keys = ("k8s.stack", "k8s.taint")
+    keys = ("k8s.stack", "k8s.taint", "k8s.action")
 
     @staticmethod
     def _ready(report: DoctorReport) -> bool:
@@ -66,6 +68,26 @@ class K8sPlanner:
                 )
             )
         node = next((n for n in k.nodes if n.name.lower() == (k.node_name or "")), None)
+        if k.gpuwiz_releases or k.runtime_class_by_gpuwiz or (node and GPU_TAINT in node.taints):
+            out.append(
+                Choice(
+                    "k8s.action",
+                    L,
+                    "gpuwiz's GPU setup",
+                    (
+                        Option("keep", "Keep it", ""),
+                        Option(
+                            "remove",
+                            "Remove it",
+                            "releases, RuntimeClass, taint",
+                            confirm="Remove what gpuwiz put into the cluster (its helm releases, the RuntimeClass nvidia "
+                            "it created, its taint)? GPU pods stop being scheduled.",
+                        ),
+                    ),
+                    "keep",
+                    "Only what gpuwiz installed is offered for removal; anything else in the cluster stays.",
+                )
+            )
         if node is not None:
             tainted = any(t.startswith(f"{GPU}") for t in node.taints)
             out.append(
@@ -87,6 +109,8 @@ class K8sPlanner:
         values = {c.key: selections.get(c.key, c.recommended) for c in self.choices(report)}
         node = next((n for n in k.nodes if n.name.lower() == (k.node_name or "")), None)
         kubectl = k.kubectl
+        if values.get("k8s.action") == "remove":
+            return _remove(k, node)
         steps: list[Step | PlanNote] = []
         if k.runtime_class_nvidia is False:
             steps += _apply(
@@ -187,6 +211,48 @@ def _plugin_runtime_class(k) -> Step:
     )
 
 
+def _remove(k, node) -> list[Step | PlanNote]:
+    """Only what gpuwiz installed: its labelled helm releases, its labelled RuntimeClass, its taint."""
+    steps: list[Step | PlanNote] = []
+    for namespace, release in k.gpuwiz_releases:
+        steps.append(
+            Step(
+                f"k8s.uninstall-{release}",
+                f"Uninstall the helm release {namespace}/{release}",
+                L,
+                argv=(*_helm(k), "uninstall", release, "--namespace", namespace, "--wait"),
+                needs_root=False,
+                why="gpuwiz installed it (its release carries managed-by=gpuwiz).",
+            )
+        )
+    if k.runtime_class_by_gpuwiz:
+        steps.append(
+            Step(
+                "k8s.delete-runtimeclass",
+                "Delete the RuntimeClass nvidia gpuwiz created",
+                L,
+                argv=(*k.kubectl, "delete", "runtimeclass", "nvidia", "--ignore-not-found"),
+                needs_root=False,
+                why="It carries gpuwiz's label; one made by k3s or by you would not be touched.",
+            )
+        )
+    if node is not None and GPU_TAINT in node.taints:
+        steps.append(
+            Step(
+                "k8s.untaint",
+                f"Remove the GPU-only taint from {node.name}",
+                L,
+                argv=(*k.kubectl, "taint", "nodes", node.name, f"{GPU_TAINT}-"),
+                needs_root=False,
+                why="Other pods may be scheduled here again.",
+            )
+        )
+    steps.append(
+        PlanNote(L, f"The label {GPU_PRESENT_LABEL} stays: it cannot tell who set it, and NFD/GFD set it too.")
+    )
+    return steps
+
+
 def _nvidia_is_default(report: DoctorReport) -> bool:
     rt = report.facts.runtime
     return bool(rt and rt.containerd and rt.containerd.default_runtime == "nvidia")
@@ -239,11 +305,13 @@ def _device_plugin(k, default_nvidia: bool) -> list[Step]:
                 "--version",
                 DEVICE_PLUGIN_CHART_VERSION,
                 *runtime_class_values,
+                *RELEASE_LABELS,
                 "--wait",
             ),
             needs_root=False,
             verifies=("k8s.device-plugin",),
-            why="It tells the kubelet how many GPUs this node has (nvidia.com/gpu); "
+            why="It tells the kubelet how many GPUs this node has (nvidia.com/gpu); the release is labelled "
+            "managed-by=gpuwiz (helm 3.13+) so an uninstall finds it; "
             + (
                 "nvidia is containerd's default runtime here."
                 if default_nvidia
@@ -287,6 +355,7 @@ def _gpu_operator(k, report: DoctorReport) -> list[Step]:
                 "toolkit.enabled=false",
                 "--set",
                 f"cdi.enabled={'true' if cdi else 'false'}",
+                *RELEASE_LABELS,
                 "--wait",
             ),
             needs_root=False,

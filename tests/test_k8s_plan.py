@@ -166,3 +166,31 @@ def test_kubelet_and_containerd_must_agree_on_the_cgroup_driver(profile_host):
     host.write_text("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n")
     finding = {f.id: f for f in run_doctor(host).layer(Layer.K8S).findings}["k8s.cgroup-driver"]
     assert finding.status.value == "fail" and "SystemdCgroup = true" in finding.message
+
+
+def test_remove_takes_away_only_what_gpuwiz_installed(profile_host):
+    facts = probe_all(profile_host("homelab-ready"))
+    node = replace(facts.k8s.nodes[2], taints=("nvidia.com/gpu=present:NoSchedule",))
+    k8s = replace(
+        facts.k8s,
+        gpuwiz_releases=(("nvidia-device-plugin", "nvdp"),),
+        runtime_class_by_gpuwiz=True,
+        nodes=(*facts.k8s.nodes[:2], node),
+    )
+    report = diagnose(replace(facts, k8s=k8s))
+    action = {c.key: c for c in offered_choices(report)}["k8s.action"]
+    assert action.recommended == "keep" and action.option("remove").confirm
+    plan = build_plan(report, {"k8s.action": "remove"})
+    steps = {s.id: s.argv for s in k8s_steps(plan)}
+    assert steps["k8s.uninstall-nvdp"][-5:] == ("uninstall", "nvdp", "--namespace", "nvidia-device-plugin", "--wait")
+    assert steps["k8s.delete-runtimeclass"][-3:] == ("runtimeclass", "nvidia", "--ignore-not-found")
+    assert steps["k8s.untaint"][-1] == "nvidia.com/gpu=present:NoSchedule-"
+    assert not any("test-job" in i for i in steps)
+    # nothing of gpuwiz's there: nothing offered for removal
+    assert "k8s.action" not in {c.key for c in offered_choices(run_doctor(profile_host("homelab-ready")))}
+
+
+def test_installs_label_their_releases(profile_host):
+    steps = k8s_steps(build_plan(without_gpu_support(profile_host)))
+    install = next(s for s in steps if s.id == "k8s.device-plugin").argv
+    assert install[install.index("--labels") + 1] == "managed-by=gpuwiz"

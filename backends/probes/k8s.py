@@ -119,6 +119,7 @@ def parse_pods(doc: dict[str, Any]) -> tuple[PodInfo, ...]:
 
 
 SANDBOX_EVENT = "reason=FailedCreatePodSandBox"
+GPUWIZ_SELECTOR = "managed-by=gpuwiz"  # gpuwiz labels its helm releases and objects with it
 # The kubelet's own config: kubeadm writes it (cgroupDriver: systemd by default since 1.22); k3s 1.32+
 # writes its defaults to a drop-in.
 KUBELET_CONFIGS = (
@@ -192,9 +193,26 @@ def probe_k8s(host: Host) -> K8sFacts:
     if runtime_classes is not None:
         events, _ = get("events", "--all-namespaces", "--field-selector", SANDBOX_EVENT)
         sandbox = tuple(str(e.get("message", "")) for e in (events or {}).get("items", []))
+    releases: tuple[tuple[str, str], ...] = ()
+    if host.which("helm"):
+        helm = ["helm", *(["--kubeconfig", kubeconfig] if kubeconfig else [])]
+        listed = host.run([*helm, "list", "--all-namespaces", "--selector", GPUWIZ_SELECTOR, "-o", "json"], timeout=15)
+        try:
+            releases = tuple(
+                (r["namespace"], r["name"]) for r in json.loads(listed.stdout or "[]") if isinstance(r, dict)
+            )
+        except (json.JSONDecodeError, KeyError, TypeError):
+            releases = ()
+    ours = any(
+        i.get("metadata", {}).get("name") == "nvidia"
+        and (i.get("metadata", {}).get("labels") or {}).get("app.kubernetes.io/managed-by") == "gpuwiz"
+        for i in (runtime_classes or {}).get("items", [])
+    )
     return K8sFacts(
         **{
             **facts,
+            "gpuwiz_releases": releases,
+            "runtime_class_by_gpuwiz": ours,
             "node_name": node_name,
             "nodes": nodes,
             "runtime_class_nvidia": None
