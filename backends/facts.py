@@ -190,6 +190,7 @@ class K8sFacts:
     kubectl: tuple[str, ...] = ()  # the kubectl argv prefix that reached the API (k3s kubectl, --kubeconfig …)
     plugin_pods: tuple[PodInfo, ...] = ()  # the device plugin's pods on this node
     plugin_log: tuple[str, ...] = ()  # the tail of a failing plugin pod's log
+    operator_validator: PodInfo | None = None  # the GPU Operator's validator pod on this node
     sandbox_errors: tuple[str, ...] = ()  # FailedCreatePodSandBox event messages (DIAGNOSTICS row 21)
     kubelet_cgroup_driver: str | None = None  # cgroupDriver of the kubelet's config: systemd | cgroupfs
     gpuwiz_releases: tuple[tuple[str, str], ...] = ()  # (namespace, name) of helm releases gpuwiz installed

@@ -194,3 +194,13 @@ def test_installs_label_their_releases(profile_host):
     steps = k8s_steps(build_plan(without_gpu_support(profile_host)))
     install = next(s for s in steps if s.id == "k8s.device-plugin").argv
     assert install[install.index("--labels") + 1] == "managed-by=gpuwiz"
+
+
+def test_gpu_operator_validator_verdict(profile_host):
+    facts = probe_all(profile_host("homelab-ready"))
+    assert facts.k8s.operator_validator and facts.k8s.operator_validator.ready
+    failing = replace(facts.k8s, operator_validator=replace(facts.k8s.operator_validator, ready=False, phase="Pending"))
+    finding = {f.id: f for f in diagnose(replace(facts, k8s=failing)).layer(Layer.K8S).findings}[
+        "k8s.operator-validator"
+    ]
+    assert finding.status.value == "fail" and "init containers" in finding.fix

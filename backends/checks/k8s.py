@@ -112,7 +112,7 @@ def _check(f: K8sFacts) -> list[Finding]:
                 "Install the device plugin with runtimeClassName=nvidia: see `gpuwiz plan`.",
             )
         )
-    out += _runtime_handler(f) + _plugin_pods(f)
+    out += _runtime_handler(f) + _plugin_pods(f) + _validator(f)
     node = next((n for n in f.nodes if n.name.lower() == (f.node_name or "")), None)
     if node is None:
         out.append(
@@ -208,3 +208,31 @@ def _plugin_pods(f: K8sFacts) -> list[Finding]:
             )
         ]
     return [Finding("k8s.plugin-pod", L, Status.OK, f"The device plugin's pod {pod.name} runs on this node.")]
+
+
+def _validator(f: K8sFacts) -> list[Finding]:
+    """The GPU Operator's own verdict: its validator pod on this node is ready once driver, toolkit, CUDA and
+    the plugin passed its checks (init containers driver-, toolkit-, cuda-, plugin-validation)."""
+    pod = f.operator_validator
+    if not f.gpu_operator or pod is None:
+        return []
+    if pod.ready:
+        return [
+            Finding(
+                "k8s.operator-validator",
+                L,
+                Status.OK,
+                f"The GPU Operator's validator passed on this node ({pod.name}).",
+            )
+        ]
+    return [
+        Finding(
+            "k8s.operator-validator",
+            L,
+            Status.FAIL,
+            f"The GPU Operator's validator on this node ({pod.namespace}/{pod.name}) is {pod.phase}, not ready: one "
+            "of its checks (driver, toolkit, CUDA, plugin) fails.",
+            f"See which: kubectl describe pod -n {pod.namespace} {pod.name} (its init containers), then that "
+            "container's log.",
+        )
+    ]

@@ -180,11 +180,14 @@ def probe_k8s(host: Host) -> K8sFacts:
     plugin, operator = find_gpu_daemonsets(daemonsets or {})
     node_name = hostname if hostname in names else None
     pods: tuple[PodInfo, ...] = ()
+    validator: PodInfo | None = None
     log: tuple[str, ...] = ()
     if plugin and node_name:
         namespace = plugin.split("/", 1)[0]
         found, _ = get("pods", "-n", namespace, "--field-selector", f"spec.nodeName={node_name}")
-        pods = tuple(p for p in parse_pods(found or {}) if "device-plugin" in p.name)
+        on_node = parse_pods(found or {})
+        pods = tuple(p for p in on_node if "device-plugin" in p.name)
+        validator = next((p for p in on_node if p.name.startswith("nvidia-operator-validator")), None)
         failing = next((p for p in pods if not p.ready or p.restarts), None)
         if failing:
             result = host.run([*base, "logs", "-n", failing.namespace, failing.name, "--tail=50"], timeout=15)
@@ -222,6 +225,7 @@ def probe_k8s(host: Host) -> K8sFacts:
             "gpu_operator": operator,
             "kubectl": tuple(prefix),
             "plugin_pods": pods,
+            "operator_validator": validator,
             "plugin_log": log,
             "sandbox_errors": sandbox,
         }
