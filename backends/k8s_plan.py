@@ -277,18 +277,17 @@ def _helm(k) -> tuple[str, ...]:
     return ("helm", *(("--kubeconfig", k.kubeconfig) if k.kubeconfig else ()))
 
 
+def _helm_repo(repo: str, url: str, title: str, why: str) -> Step:
+    return Step(
+        "k8s.helm-repo", title, L, argv=("helm", "repo", "add", repo, url, "--force-update"), needs_root=False, why=why
+    )
+
+
 def _device_plugin(k, default_nvidia: bool) -> list[Step]:
     repo, url = DEVICE_PLUGIN_REPO
     runtime_class_values = () if default_nvidia else ("--set", "runtimeClassName=nvidia")
     return [
-        Step(
-            "k8s.helm-repo",
-            "Add NVIDIA's device plugin chart repository",
-            L,
-            argv=("helm", "repo", "add", repo, url, "--force-update"),
-            needs_root=False,
-            why="The chart NVIDIA publishes for the device plugin.",
-        ),
+        _helm_repo(repo, url, "Add NVIDIA's device plugin chart repository", "The chart NVIDIA publishes for it."),
         Step(
             "k8s.device-plugin",
             f"Install the NVIDIA device plugin (chart {DEVICE_PLUGIN_CHART_VERSION})",
@@ -326,14 +325,7 @@ def _gpu_operator(k, report: DoctorReport) -> list[Step]:
     rt = report.facts.runtime
     cdi = bool(rt and rt.containerd and rt.containerd.cdi)
     return [
-        Step(
-            "k8s.helm-repo",
-            "Add NVIDIA's NGC chart repository",
-            L,
-            argv=("helm", "repo", "add", repo, url, "--force-update"),
-            needs_root=False,
-            why="The GPU Operator's chart is published on NGC.",
-        ),
+        _helm_repo(repo, url, "Add NVIDIA's NGC chart repository", "The GPU Operator's chart is published on NGC."),
         Step(
             "k8s.gpu-operator",
             f"Install the GPU Operator (chart {GPU_OPERATOR_CHART_VERSION}), using this host's driver and toolkit",
