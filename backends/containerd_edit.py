@@ -228,13 +228,23 @@ def add_runtime(
             _set(options, "SystemdCgroup", wanted)  # row 15: the cgroup driver must match the default runtime's
     else:
         name, entry = source
-        if name is not None and name in runtimes and not isinstance(runtimes, InlineTable):
+        if name is None and not isinstance(runtimes, InlineTable):
+            # No default runtime in any file: containerd's built-in runc. containerd 1.x replaces its default
+            # `runtimes` map with the file's (checked with 1.6.20 on Debian's own config.toml): runc must be
+            # written next to nvidia, or the default runtime "runc" would no longer exist.
+            runc = tomlkit.table()
+            runc["runtime_type"] = RUNC_V2
+            indent = _indent_of(containerd)
+            if indent:
+                runc.indent(len(indent))
+            runtimes["runc"] = runc
+        if name is not None and name in runtimes and isinstance(runtimes.get(name), Table):
             new = copy.deepcopy(runtimes[name])  # keeps its layout: indentation, key order
             new_options = _child_table(new, "options", super_table=False)
             _set(new_options, "BinaryName", settings.path)
             runtimes[settings.name] = new
             runtimes[settings.name].trivia.indent = "\n" + runtimes[name].trivia.indent.lstrip("\n")
-        elif isinstance(runtimes, InlineTable):
+        elif isinstance(runtimes, InlineTable) or not isinstance(runtimes, (Table, Container)):
             plain = dict(entry)
             plain["runtime_type"] = plain.get("runtime_type", RUNC_V2)
             plain["options"] = {**dict(plain.get("options") or {}), "BinaryName": settings.path}
@@ -288,10 +298,54 @@ def _loaded(files: ContainerdFiles) -> tuple[tomlkit.TOMLDocument, int, list[Map
     return doc, version, [data, *others]
 
 
+def _leaves(data: Any, prefix: tuple = ()) -> dict[tuple, Any]:
+    if isinstance(data, Mapping) and data:
+        out: dict[tuple, Any] = {}
+        for key, value in data.items():
+            out.update(_leaves(value, (*prefix, key)))
+        return out
+    return {prefix: data}
+
+
+def assert_preserved(path: str, old_text: str | None, new_text: str, version: int, settings: RuntimeSettings) -> None:
+    """Every key of the user's file keeps its value, and nothing lands outside what gpuwiz means to change.
+
+    A safety net under tomlkit: a file written with dotted keys, say, could otherwise see one of its keys
+    move under a new table. Nothing is written when it trips.
+    """
+    cri = ("plugins", CRI_PLUGIN[version])
+    old = _leaves(tomllib.loads(old_text or ""))
+    new = _leaves(tomllib.loads(new_text))
+    runc = (*cri, "containerd", "runtimes", "runc")
+    allowed = (
+        ("version",),
+        ("imports",),
+        (*cri, "enable_cdi"),
+        (*cri, "containerd", "default_runtime_name"),
+        (*cri, "containerd", "runtimes", settings.name),
+        # runc is gpuwiz's to write only where the file had none (see add_runtime)
+        *((runc,) if not any(k[: len(runc)] == runc for k in old) else ()),
+    )
+
+    def ours(key: tuple) -> bool:
+        return any(key[: len(a)] == a for a in allowed)
+
+    lost = [k for k, v in old.items() if k and not ours(k) and new.get(k, object()) != v]
+    if k_added := [k for k in new if k and k not in old and not ours(k)]:
+        lost += k_added
+    if lost:
+        raise InputError(
+            path,
+            "gpuwiz cannot add the runtime to this file without moving other keys (it is written with dotted keys, "
+            f"e.g. {'.'.join(map(str, lost[0]))}); nothing was changed — use a drop-in (--drop-in) or edit it by hand",
+        )
+
+
 def configure_in_place(files: ContainerdFiles, settings: RuntimeSettings) -> list[FileEdit]:
     doc, version, datas = _loaded(files)
     add_runtime(doc, version, settings, source_runtime(effective_cri(version, datas), settings.name))
     new = _render(doc)
+    assert_preserved(files.path, files.text, new, version, settings)
     return [] if new == files.text else [FileEdit(files.path, new, old_text=files.text)]
 
 
@@ -313,7 +367,9 @@ def configure_drop_in(
             doc["imports"].append(pattern)
         else:
             _add_top_level(doc, "imports", [pattern])
-        edits.append(FileEdit(files.path, _render(doc), old_text=files.text))
+        main = _render(doc)
+        assert_preserved(files.path, files.text, main, version, settings)
+        edits.append(FileEdit(files.path, main, old_text=files.text))
     others = [(p, t) for p, t in files.imported if p != drop_in]
     before = [datas[0], *[parse_document(p, t).unwrap() for p, t in others]]
     cri = effective_cri(version, before)

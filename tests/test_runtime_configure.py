@@ -245,6 +245,7 @@ def test_existing_imports_are_kept():
         "v3-default-containerd2.1.toml",
         "kubeadm-systemd-v2.toml",
         "docker-containerd.io.toml",
+        "debian-bookworm-containerd.toml",
     ],
 )
 def test_real_containerd_accepts_the_result(tmp_path, binary, mode, name):
@@ -645,3 +646,42 @@ def test_k3s_template_copied_from_k3s_gets_nvidia_from_k3s_itself(profile_host):
     (edit,) = configure(host, ConfigureRequest("containerd", config=f"{folder}/config.toml")).edits
     assert edit.new_text.startswith(trimmed.rstrip("\n"))
     assert '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia]' in edit.new_text
+
+
+def test_no_runtimes_table_keeps_containerds_runc():
+    """Debian's packaged config names no runtime: containerd 1.x would lose runc once the file names nvidia."""
+    for mode in ("in-place", "drop-in"):
+        files = ContainerdFiles("/etc/containerd/config.toml", data("debian-bookworm-containerd.toml"))
+        if mode == "in-place":
+            (edit,) = configure_in_place(files, RuntimeSettings())
+        else:
+            edit = configure_drop_in(files, "/etc/containerd/conf.d/99-nvidia.toml", None, RuntimeSettings())[1]
+        runtimes = tomllib.loads(edit.new_text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+        assert runtimes["runc"] == {"runtime_type": "io.containerd.runc.v2"} and "nvidia" in runtimes, mode
+
+
+DOTTED = """version = 2
+# set by hand
+plugins."io.containerd.grpc.v1.cri".containerd.default_runtime_name = "runc"
+plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.runtime_type = "io.containerd.runc.v2"
+plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options.SystemdCgroup = true
+"""
+
+
+def test_a_dotted_key_file_is_refused_in_place_and_served_by_a_drop_in(tmp_path):
+    with pytest.raises(InputError, match="without moving other keys"):
+        configure_in_place(ContainerdFiles("/etc/containerd/config.toml", DOTTED), RuntimeSettings())
+    main = tmp_path / "config.toml"
+    drop_in = tmp_path / "conf.d" / "99-nvidia.toml"
+    edits = configure_drop_in(ContainerdFiles(str(main), DOTTED), str(drop_in), None, RuntimeSettings())
+    assert tomllib.loads(edits[0].new_text) == {**tomllib.loads(DOTTED), "imports": [f"{tmp_path}/conf.d/*.toml"]}
+    nvidia = tomllib.loads(edits[1].new_text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"][
+        "nvidia"
+    ]
+    assert nvidia["options"]["SystemdCgroup"] is True
+    if shutil.which("containerd"):
+        main.write_text(edits[0].new_text)
+        drop_in.parent.mkdir()
+        drop_in.write_text(edits[1].new_text)
+        real = dump(shutil.which("containerd"), main)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+        assert real["runc"]["options"]["SystemdCgroup"] is True and "nvidia" in real
