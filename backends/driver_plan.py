@@ -175,6 +175,42 @@ def _remove_steps(driver: DriverFacts) -> list[Step]:
     return steps
 
 
+def _switch_to_open(driver: DriverFacts, hw: HardwareFacts) -> list[Step]:
+    """Row 7: Blackwell on the proprietary modules: the same branch's open flavour, which apt swaps in."""
+    names = [p.name for p in driver.packages]
+    ubuntu = next((m.group(1) for n in names if (m := re.fullmatch(r"nvidia-driver-(\d+(?:-server)?)", n))), None)
+    if hw.os is not None and hw.os.id == "ubuntu" and ubuntu:
+        target = [f"nvidia-driver-{ubuntu}-open"]
+    elif "nvidia-kernel-dkms" in names or "nvidia-driver" in names:
+        target = ["nvidia-open-kernel-dkms", "nvidia-driver"]
+    else:
+        return []
+    held = [n for n in names if n in driver.held_packages]
+    install = Step(
+        "driver.install-open",
+        f"Switch to the open kernel modules ({', '.join(target)})",
+        Layer.DRIVER,
+        argv=(
+            *apt.INSTALL_ENV,
+            "apt-get",
+            "install",
+            "-y",
+            *apt.DPKG_OPTIONS,
+            *(("--allow-change-held-packages",) if held else ()),
+            *target,
+        ),
+        skip_if=apt.installed_check(target),
+        verifies=("driver.blackwell-open", "driver.nvml"),
+        why="Blackwell runs only on the open modules; apt removes the proprietary module package they conflict "
+        "with and keeps the branch (the same userspace libraries)."
+        + (" Held packages are released for it." if held else ""),
+    )
+    steps = [apt.update_step(), install, *mok_steps(hw)]
+    steps += _protect_steps(target[-1:], driver.unattended_blacklist)
+    steps[-1] = replace(steps[-1], reboot=True)
+    return steps
+
+
 class AptDriverPlanner:
     """Registered as `planner:driver-apt` (entry-point group gpuwiz.backends)."""
 
@@ -210,6 +246,8 @@ class AptDriverPlanner:
             steps = _protect_steps(_unheld(driver), driver.unattended_blacklist)
             steps[-1] = replace(steps[-1], reboot=True)
             return steps
+        if ids.get("driver.blackwell-open") is Status.FAIL:
+            return _switch_to_open(driver, hw)  # row 7
         if ids.get("driver.secure-boot-key") is Status.FAIL and hw.secure_boot:
             return [replace(enroll_step(driver.mok_path or mok_path(hw)), reboot=True)]  # row 4
         if installed(driver):

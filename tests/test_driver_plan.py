@@ -157,3 +157,17 @@ def test_version_mismatch_plan_protects_then_reboots(profile_host):
     assert ids(plan) == ["driver.hold-packages", "driver.unattended-upgrades"]
     assert "nvidia-driver-535" in plan.steps[0].argv
     assert plan.needs_reboot
+
+
+def test_blackwell_on_proprietary_modules_switches_to_open(profile_host):
+    """Row 7: the same branch's -open flavour, which apt swaps in, then hold and reboot."""
+    plan = build_plan(run_doctor(profile_host("blackwell-proprietary")), {})
+    assert ids(plan) == [
+        "driver.apt-update",
+        "driver.install-open",
+        "driver.hold-packages",
+        "driver.unattended-upgrades",
+    ]
+    install = plan.steps[1]
+    assert install.argv[-1] == "nvidia-driver-580-open" and "--allow-change-held-packages" not in install.argv
+    assert [s for s in plan.steps if s.layer.value == "driver"][-1].reboot
