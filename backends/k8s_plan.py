@@ -379,7 +379,7 @@ def _verify(report: DoctorReport, node: str, kubectl: tuple[str, ...], tolerate:
             why="The device plugin registers the GPUs with the kubelet; the node then lists nvidia.com/gpu.",
         ),
         Step(
-            f"{'k8s.test-job'}-manifest",
+            "k8s.test-job-manifest",
             f"Write the test Job ({path})",
             L,
             edit=FileEdit(path, render(job)),
