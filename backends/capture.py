@@ -18,7 +18,7 @@ import tomlkit
 from . import __version__
 from .gpu_records import GpuRecord, NvmlRecord
 from .host import DEFAULT_TIMEOUT, CommandResult, Host, WriteResult
-from .nvml import read_nvml
+from .nvml_sampler import read_nvml
 from .processes import ProcessInfo
 from .profiles import PROFILE_FORMAT, encode_file_bytes
 from .redact import Redactor
@@ -125,6 +125,9 @@ class RecordingHost:
             self.processes[pid] = info
         return info
 
+    def signal_process(self, pid: int, signum: int) -> str | None:
+        return "profile capture never signals a process"
+
 
 def _ml(text: str) -> Any:
     return tomlkit.string(text, multiline="\n" in text)
@@ -134,23 +137,35 @@ def _gpu_table(gpu: GpuRecord, r: Redactor) -> Any:
     table = tomlkit.table()
     for f in fields(GpuRecord):
         value = getattr(gpu, f.name)
-        if value is None or f.name == "processes":
+        if value is None or f.name in ("processes", "mig_devices"):
             continue
         if f.name == "serial":
             value = "0" * len(value)
         elif isinstance(value, str):
             value = r.text(value)
+        elif isinstance(value, tuple):
+            value = list(value)
         table.add(f.name, value)
+    if gpu.mig_devices:
+        migs = tomlkit.aot()
+        for m in gpu.mig_devices:
+            migs.append(_plain_table(m, r))
+        table.add("mig_devices", migs)
     if gpu.processes:
         procs = tomlkit.aot()
         for p in gpu.processes:
-            t = tomlkit.table()
-            t.add("pid", p.pid)
-            t.add("type", p.type)
-            if p.used_memory_mib is not None:
-                t.add("used_memory_mib", p.used_memory_mib)
-            procs.append(t)
+            procs.append(_plain_table(p, r))
         table.add("processes", procs)
+    return table
+
+
+def _plain_table(record: Any, r: Redactor) -> Any:
+    """A record of plain fields as a TOML table: None left out (NotSupported), strings redacted."""
+    table = tomlkit.table()
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if value is not None:
+            table.add(f.name, r.text(value) if isinstance(value, str) else value)
     return table
 
 
@@ -240,6 +255,8 @@ def capture_profile(host: Host, *, name: str = "captured") -> str:
             t.add("cmdline", [r.text(a) for a in info.cmdline])
             t.add("cpu_percent", round(info.cpu_percent, 1))
             t.add("rss_mib", round(info.rss_mib, 1))
+            if info.elapsed_s is not None:
+                t.add("elapsed_s", round(info.elapsed_s))
             procs.add(str(pid), t)
         doc.add("processes", procs)
     return tomlkit.dumps(doc)

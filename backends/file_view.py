@@ -87,3 +87,6 @@ class FileView:
 
     def process_info(self, pid: int) -> None:
         return None
+
+    def signal_process(self, pid: int, signum: int) -> str | None:
+        return "a FileView is read-only"

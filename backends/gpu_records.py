@@ -10,11 +10,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+COMPUTE_MODE_NAMES = {0: "Default", 1: "Exclusive_Thread", 2: "Prohibited", 3: "Exclusive_Process"}
+
+# NVML's clocks-event ("throttle") reason bits, by the names nvidia-smi -q prints them under.
+THROTTLE_REASONS: dict[str, int] = {
+    "GpuIdle": 0x1,
+    "ApplicationsClocksSetting": 0x2,
+    "SwPowerCap": 0x4,
+    "HwSlowdown": 0x8,
+    "SyncBoost": 0x10,
+    "SwThermalSlowdown": 0x20,
+    "HwThermalSlowdown": 0x40,
+    "HwPowerBrakeSlowdown": 0x80,
+    "DisplayClockSetting": 0x100,
+}
+
+
+def throttle_names(mask: int) -> tuple[str, ...]:
+    return tuple(name for name, bit in THROTTLE_REASONS.items() if mask & bit)
+
+
+def throttle_mask(names: tuple[str, ...]) -> int:
+    mask = 0
+    for name in names:
+        mask |= THROTTLE_REASONS[name]
+    return mask
+
+
 @dataclass(frozen=True)
 class GpuProcessRecord:
     pid: int
     type: str = "C"  # C, G or C+G
     used_memory_mib: int | None = None
+    gpu_instance_id: int | None = None  # MIG: which GPU/compute instance it runs on
+    compute_instance_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MigDeviceRecord:
+    gpu_instance_id: int
+    compute_instance_id: int
+    memory_total_mib: int
+    name: str = ""  # NVML's name of the MIG device, e.g. "NVIDIA A100-SXM4-80GB MIG 3g.40gb"
+    uuid: str | None = None
+    memory_used_mib: int | None = None
+    sm_count: int | None = None  # nvmlDeviceGetAttributes().multiprocessorCount
 
 
 @dataclass(frozen=True)
@@ -41,6 +81,15 @@ class GpuRecord:
     mig_mode: bool | None = None
     clocks_sm_mhz: int | None = None
     clocks_mem_mhz: int | None = None
+    clocks_max_sm_mhz: int | None = None
+    clocks_max_mem_mhz: int | None = None
+    temperature_slowdown_c: int | None = None  # nvmlDeviceGetTemperatureThreshold(SLOWDOWN)
+    encoder_util: int | None = None
+    decoder_util: int | None = None
+    pcie_tx_kbs: int | None = None  # nvmlDeviceGetPcieThroughput: KB/s over NVML's 20 ms window
+    pcie_rx_kbs: int | None = None
+    throttle_reasons: tuple[str, ...] | None = None  # names from THROTTLE_REASONS; () = none active
+    mig_devices: tuple[MigDeviceRecord, ...] = ()
     processes: tuple[GpuProcessRecord, ...] = ()
 
 

@@ -95,6 +95,10 @@ class Host(Protocol):
 
     def process_info(self, pid: int) -> ProcessInfo | None: ...
 
+    def signal_process(self, pid: int, signum: int) -> str | None:
+        """Send a signal; None when it was sent, else why not (one sentence)."""
+        ...
+
 
 def _decode(data: bytes | str | None) -> str:
     if data is None:
@@ -169,6 +173,7 @@ class RealHost:
         self._running: dict[int, Any] = {}  # id -> sh.RunningCommand (not hashable)
         self._lock = threading.Lock()
         self._backup_root = backup_root or backup_dir_default(self._env)
+        self._processes: Any = None  # a ProcessTable, made on first use (psutil imports late)
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -284,6 +289,20 @@ class RealHost:
         return pynvml
 
     def process_info(self, pid: int) -> ProcessInfo | None:
-        from .processes import read_process
+        if self._processes is None:
+            from .processes import ProcessTable
 
-        return read_process(pid)
+            self._processes = ProcessTable()
+        return self._processes.info(pid)
+
+    def signal_process(self, pid: int, signum: int) -> str | None:
+        import signal
+
+        name = signal.Signals(signum).name
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            return f"process {pid} is gone already"
+        except PermissionError:
+            return f"not allowed to send {name} to process {pid}: it belongs to another user; run gpuwiz with sudo"
+        return None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -12,21 +14,55 @@ class ProcessInfo:
     cmdline: tuple[str, ...]
     cpu_percent: float
     rss_mib: float
+    elapsed_s: float | None = None  # how long it has been running
+
+
+class ProcessTable:
+    """psutil lookups that keep each PID's `Process` between calls.
+
+    `cpu_percent` is the CPU used since the previous call on the same `Process` object, so a
+    fresh object per sample would always say 0.0; a PID reused by a new process (another start
+    time) gets a new object.
+    """
+
+    def __init__(self) -> None:
+        self._procs: dict[int, Any] = {}
+
+    def info(self, pid: int) -> ProcessInfo | None:
+        """The process as psutil sees it; None when it does not resolve (gone, other PID namespace)."""
+        import psutil
+
+        try:
+            proc = self._procs.get(pid)
+            if proc is None or not proc.is_running():
+                proc = self._procs[pid] = psutil.Process(pid)
+            with proc.oneshot():
+                cmdline = tuple(proc.cmdline()) or (f"[{proc.name()}]",)
+                return ProcessInfo(
+                    pid=pid,
+                    user=_user(proc),
+                    cmdline=cmdline,
+                    cpu_percent=proc.cpu_percent(interval=None),
+                    rss_mib=proc.memory_info().rss / 2**20,
+                    elapsed_s=max(0.0, time.time() - proc.create_time()),
+                )
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            self._procs.pop(pid, None)
+            return None
+        except psutil.AccessDenied:
+            return None
+
+    def forget_missing(self, alive: set[int]) -> None:
+        for pid in set(self._procs) - alive:
+            del self._procs[pid]
+
+
+def _user(proc: Any) -> str:
+    try:
+        return proc.username()
+    except KeyError:  # a UID with no passwd entry (containers): psutil cannot name it
+        return str(proc.uids().real)
 
 
 def read_process(pid: int) -> ProcessInfo | None:
-    """The process as psutil sees it; None when it does not resolve (gone, other PID namespace)."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        with proc.oneshot():
-            return ProcessInfo(
-                pid=pid,
-                user=proc.username(),
-                cmdline=tuple(proc.cmdline()),
-                cpu_percent=proc.cpu_percent(interval=None),
-                rss_mib=proc.memory_info().rss / 2**20,
-            )
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return None
+    return ProcessTable().info(pid)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import posixpath
 import shlex
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
-from .nvml import FakeNvml
+from .fake_nvml import FakeNvml
+from .nvml_motion import moved_cpu
 from .processes import ProcessInfo
 from .profiles import MachineProfile, decode_file_bytes
 
@@ -32,8 +33,13 @@ class ProfileHost:
 
     simulated = True
 
-    def __init__(self, profile: MachineProfile):
+    def __init__(self, profile: MachineProfile, *, motion: tuple[int, Callable[[], float]] | None = None):
+        """`motion=(seed, clock)`: NVML values and processes move over time (the monitor's demo)."""
         self.profile = profile
+        self.motion = motion
+        self._t0 = motion[1]() if motion else 0.0
+        self.killed: set[int] = set()  # PIDs signalled away: NVML stops listing them
+        self.signals: list[tuple[int, int]] = []
         self._files: dict[str, str] = dict(profile.files)
         self._links: dict[str, str] = dict(profile.links)
         self._dirs: set[str] | None = None  # implied directories, recomputed after a write
@@ -122,10 +128,29 @@ class ProfileHost:
         return WriteResult(path, backup)
 
     def nvml(self) -> Any:
-        return FakeNvml(self.profile.nvml)
+        return FakeNvml(self.profile.nvml, motion=self.motion, hidden_pids=self.killed)
 
     def process_info(self, pid: int) -> ProcessInfo | None:
         proc = self.profile.processes.get(pid)
-        if proc is None:
+        if proc is None or pid in self.killed:
             return None
-        return ProcessInfo(pid, proc.user, proc.cmdline, proc.cpu_percent, proc.rss_mib)
+        cpu, elapsed = proc.cpu_percent, proc.elapsed_s
+        if self.motion:
+            seed, clock = self.motion
+            t = clock()
+            cpu, elapsed = moved_cpu(cpu, pid, t, seed), elapsed + t - self._t0
+        return ProcessInfo(pid, proc.user, proc.cmdline, cpu, proc.rss_mib, elapsed)
+
+    def signal_process(self, pid: int, signum: int) -> str | None:
+        import signal
+
+        name = signal.Signals(signum).name
+        proc = self.profile.processes.get(pid)
+        gpu_pids = {p.pid for g in (self.profile.nvml.gpus if self.profile.nvml else ()) for p in g.processes}
+        if pid in self.killed or (proc is None and pid not in gpu_pids):
+            return f"process {pid} is gone already"
+        if self.user != "root" and proc is not None and proc.user != self.user:
+            return f"not allowed to send {name} to process {pid}: it belongs to another user; run gpuwiz with sudo"
+        self.signals.append((pid, signum))
+        self.killed.add(pid)
+        return None

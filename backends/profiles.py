@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import InputError
-from .gpu_records import GpuProcessRecord, GpuRecord, NvmlRecord
+from .gpu_records import THROTTLE_REASONS, GpuProcessRecord, GpuRecord, MigDeviceRecord, NvmlRecord
 from .toml_compat import toml_error_line, tomllib
 
 PROFILE_FORMAT = 1
@@ -50,6 +50,7 @@ class ProfileHostProcess:
     cmdline: tuple[str, ...]
     cpu_percent: float = 0.0
     rss_mib: float = 0.0
+    elapsed_s: float = 0.0  # how long it has been running when the profile's clock starts
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,39 @@ _GPU: _Spec = {
     "mig_mode": (_BOOL, False),
     "clocks_sm_mhz": (_INT, False),
     "clocks_mem_mhz": (_INT, False),
+    "clocks_max_sm_mhz": (_INT, False),
+    "clocks_max_mem_mhz": (_INT, False),
+    "temperature_slowdown_c": (_INT, False),
+    "encoder_util": (_INT, False),
+    "decoder_util": (_INT, False),
+    "pcie_tx_kbs": (_INT, False),
+    "pcie_rx_kbs": (_INT, False),
+    "throttle_reasons": ((list,), False),
+    "mig_devices": ((list,), False),
     "processes": ((list,), False),
 }
-_GPU_PROCESS: _Spec = {"pid": (_INT, True), "type": (_STR, False), "used_memory_mib": (_INT, False)}
+_GPU_PROCESS: _Spec = {
+    "pid": (_INT, True),
+    "type": (_STR, False),
+    "used_memory_mib": (_INT, False),
+    "gpu_instance_id": (_INT, False),
+    "compute_instance_id": (_INT, False),
+}
+_MIG_DEVICE: _Spec = {
+    "gpu_instance_id": (_INT, True),
+    "compute_instance_id": (_INT, True),
+    "memory_total_mib": (_INT, True),
+    "name": (_STR, False),
+    "uuid": (_STR, False),
+    "memory_used_mib": (_INT, False),
+    "sm_count": (_INT, False),
+}
 _HOST_PROCESS: _Spec = {
     "user": (_STR, True),
     "cmdline": ((list,), True),
     "cpu_percent": (_NUM, False),
     "rss_mib": (_NUM, False),
+    "elapsed_s": (_NUM, False),
 }
 _TOP: _Spec = {
     "machine": ((dict,), True),
@@ -235,7 +261,11 @@ def parse_profile(text: str, path: str) -> MachineProfile:
         if not all(isinstance(a, str) for a in proc["cmdline"]):
             raise v.fail(f"{where}.cmdline", "must be an array of strings")
         processes[int(key)] = ProfileHostProcess(
-            proc["user"], tuple(proc["cmdline"]), float(proc.get("cpu_percent", 0.0)), float(proc.get("rss_mib", 0.0))
+            proc["user"],
+            tuple(proc["cmdline"]),
+            float(proc.get("cpu_percent", 0.0)),
+            float(proc.get("rss_mib", 0.0)),
+            float(proc.get("elapsed_s", 0.0)),
         )
 
     return MachineProfile(
@@ -270,12 +300,22 @@ def _parse_nvml(v: _Validator, data: Any) -> NvmlRecord:
             pwhere = f"{where}.processes[{j}]"
             v.table(proc, _GPU_PROCESS, pwhere)
             v.choice(proc.get("type", "C"), PROCESS_TYPES, f"{pwhere}.type")
-            procs.append(GpuProcessRecord(proc["pid"], proc.get("type", "C"), proc.get("used_memory_mib")))
-        fields = {k: val for k, val in gpu.items() if k != "processes"}
+            procs.append(GpuProcessRecord(**{"type": "C", **proc}))
+        migs = []
+        for j, mig in enumerate(gpu.get("mig_devices", [])):
+            v.table(mig, _MIG_DEVICE, f"{where}.mig_devices[{j}]")
+            migs.append(MigDeviceRecord(**mig))
+        reasons = gpu.get("throttle_reasons")
+        if reasons is not None:
+            for reason in reasons:
+                v.choice(reason, tuple(THROTTLE_REASONS), f"{where}.throttle_reasons")
+        fields = {k: val for k, val in gpu.items() if k not in ("processes", "mig_devices", "throttle_reasons")}
+        if reasons is not None:
+            fields["throttle_reasons"] = tuple(reasons)
         for k in ("power_draw_w", "power_limit_w"):
             if k in fields:
                 fields[k] = float(fields[k])
-        gpus.append(GpuRecord(**fields, processes=tuple(procs)))
+        gpus.append(GpuRecord(**fields, mig_devices=tuple(migs), processes=tuple(procs)))
     if init_error and gpus:
         raise v.fail("nvml.init_error", "NVML that fails to initialise lists no gpus; remove one of them")
     return NvmlRecord(init_error, data.get("driver_version"), data.get("cuda_driver_version"), tuple(gpus))

@@ -70,7 +70,7 @@ def test_dgx_h100x8(profile_host):
 
 
 def test_dgx_has_dozens_of_processes(profile_host):
-    from backends.nvml import read_nvml
+    from backends.nvml_sampler import read_nvml
 
     host = profile_host("dgx-h100x8")
     record = read_nvml(host.nvml())

@@ -81,6 +81,6 @@ def test_writes_change_only_the_simulation_and_are_recorded():
 
 
 def test_no_nvml_table_means_library_not_found():
-    from backends.nvml import read_nvml
+    from backends.nvml_sampler import read_nvml
 
     assert read_nvml(host().nvml()).init_error == "LibraryNotFound"

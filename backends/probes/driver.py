@@ -11,7 +11,7 @@ from ..driver_outputs import (
 )
 from ..facts import DriverFacts, HardwareFacts, Package
 from ..host import Host
-from ..nvml import read_nvml
+from ..nvml_sampler import read_nvml
 from ..parsers import parse_proc_driver_version, parse_proc_modules
 from .packages import is_driver_package
 
