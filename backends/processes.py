@@ -66,3 +66,13 @@ def _user(proc: Any) -> str:
 
 def read_process(pid: int) -> ProcessInfo | None:
     return ProcessTable().info(pid)
+
+
+INIT_PID_NAMESPACE = "pid:[4026531836]"  # the kernel's initial PID namespace (PROC_PID_INIT_INO)
+
+
+def in_initial_pid_namespace(ns_link: str | None) -> bool:
+    """`readlink /proc/self/ns/pid`: NVML reports the host's PIDs, which mean other processes
+    (or none) inside a container's PID namespace — signalling one there could hit the wrong one.
+    Unknown (no /proc link): assume the host."""
+    return ns_link is None or ns_link == INIT_PID_NAMESPACE

@@ -7,8 +7,9 @@ from textual.binding import Binding
 
 from backends.host import Host
 
-from .screens.help import HelpScreen
+from .screens.help import HELP_TEXT, HelpScreen
 from .screens.layers import LayersScreen
+from .screens.monitor import MonitorConfig, MonitorScreen
 
 
 class GpuwizApp(App[None]):
@@ -19,10 +20,12 @@ class GpuwizApp(App[None]):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, host: Host, profile_name: str | None = None) -> None:
+    def __init__(self, host: Host, profile_name: str | None = None, monitor: MonitorConfig | None = None) -> None:
+        """`monitor`: start on the monitor (`gpuwiz monitor`) instead of the wizard."""
         super().__init__()
         self.host = host
         self.profile_name = profile_name
+        self.monitor = monitor
         self.crash_line: str | None = None  # set when an unexpected error ended the app
         self.sub_title = f"SIMULATED machine: {profile_name}" if profile_name else "this machine"
 
@@ -49,8 +52,16 @@ class GpuwizApp(App[None]):
         self.host.terminate_running()  # a probe still running must not outlive the app
 
     def on_mount(self) -> None:
-        self.push_screen(LayersScreen())
+        if self.monitor is not None:
+            self.title = "gpuwiz monitor"
+            self.push_screen(MonitorScreen(self.monitor))
+        else:
+            self.push_screen(LayersScreen())
+
+    def action_monitor(self) -> None:
+        if not isinstance(self.screen, MonitorScreen):
+            self.push_screen(MonitorScreen(MonitorConfig()))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(getattr(self.screen, "HELP_TEXT", HELP_TEXT)))

@@ -12,6 +12,7 @@ import sys
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_REBOOT = 0, 1, 2, 3, 4
+DEMO_SEED = 1  # a profile's GPUs move the same way on every run
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conf.add_argument("--dry-run", action="store_true", help="print each resulting file after a '# path' line")
 
+    monitor = sub.add_parser(
+        "monitor",
+        parents=[profile_opt],
+        help="live GPU panels and processes (NVML); --once / --json print one sample",
+        description="Live nvidia-smi-style GPU panels, history graphs and processes, read through NVML. "
+        "Keys: m graph, s sort, f GPU, u user, up/down select, t SIGTERM, K SIGKILL, p pause, q quit.",
+    )
+    monitor.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples (>= 0.2)")
+    monitor.add_argument("--once", action="store_true", help="print one sample as a table and exit")
+    monitor.add_argument("--json", action="store_true", help="print one sample as JSON (docs/monitor-json.md)")
+    monitor.add_argument("--readonly", action="store_true", help="never signal a process")
+    monitor.add_argument("--no-unicode", action="store_true", help="ASCII bars, graphs and borders")
+
     profile = sub.add_parser("profile", parents=[profile_opt], help="machine profiles: list, show, capture")
     psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
     psub.add_parser("list", help="one profile a line: name, two spaces, summary")
@@ -114,17 +128,20 @@ def _flag(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"not a boolean: {text!r} (true or false)")
 
 
-def _host(args: argparse.Namespace, env: dict[str, str]) -> tuple[Any, str | None]:
+def _host(args: argparse.Namespace, env: dict[str, str], *, live: bool = False) -> tuple[Any, str | None]:
+    """`live`: a profile's GPUs move over time (the TUI's monitor), else they hold the recorded values."""
     profile = getattr(args, "profile", None)
     if profile is None:
         from backends.host import RealHost
 
         return RealHost(env), None
+    import time
+
     from backends.profile_host import ProfileHost
     from backends.profiles import load_profile
 
     loaded = load_profile(profile, env)
-    return ProfileHost(loaded), loaded.name
+    return ProfileHost(loaded, motion=(DEMO_SEED, time.monotonic) if live else None), loaded.name
 
 
 def cmd_doctor(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -255,14 +272,73 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
     return EXIT_OK
 
 
+def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from .screens.monitor import MIN_INTERVAL
+
+    if args.interval < MIN_INTERVAL:
+        print(f"gpuwiz: error: --interval: {args.interval:g} s is too short (at least {MIN_INTERVAL:g} s)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.once or args.json:
+        return _monitor_once(args, env)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("gpuwiz: the monitor needs a terminal; without one use `gpuwiz monitor --once` or `--json`", file=sys.stderr)
+        return EXIT_USAGE
+    from .screens.monitor import MonitorConfig
+
+    config = MonitorConfig(interval=args.interval, readonly=args.readonly, unicode=not args.no_unicode, standalone=True)
+    return _run_app(args, env, config)
+
+
+def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
+    import json
+    import time
+
+    from backends.nvml_sampler import NvmlSampler
+
+    host, profile = _host(args, env)
+    hostname = (host.read_text("/proc/sys/kernel/hostname") or "").strip()
+    sampler = NvmlSampler(host.nvml(), process_info=host.process_info, hostname=hostname or (profile or ""))
+    try:
+        sample = sampler.sample()
+        if sample.processes and not host.simulated:
+            time.sleep(0.25)  # psutil's CPU % is measured between two looks at a process
+            sample = sampler.sample()
+    finally:
+        sampler.close()
+    if args.json:
+        from backends.monitor_json import monitor_document
+
+        print(json.dumps(monitor_document(sample, profile=profile), indent=2))
+    else:
+        from rich.console import Console
+
+        from backends.monitor_history import History
+
+        from .monitor_view import ViewOptions, render
+
+        console = Console(highlight=False, soft_wrap=False)
+        width = console.width if console.is_terminal else int(env.get("COLUMNS", "") or 0) or 120
+        unicode = not args.no_unicode and console.encoding.lower().startswith("utf")
+        opts = ViewOptions(width=width, unicode=unicode, interval=args.interval, graphs=False, live=False)
+        history = History()
+        history.add(sample)
+        for line in render(sample, history, opts):
+            console.print(line, crop=False, overflow="ignore", no_wrap=True)
+    return EXIT_FAILED if sample.problem else EXIT_OK
+
+
 def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("gpuwiz: the wizard needs a terminal; without one use `gpuwiz doctor` or `gpuwiz plan`", file=sys.stderr)
         return EXIT_USAGE
-    host, profile = _host(args, env)
+    return _run_app(args, env, None)
+
+
+def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int:
+    host, profile = _host(args, env, live=True)
     from .app import GpuwizApp
 
-    app = GpuwizApp(host=host, profile_name=profile)
+    app = GpuwizApp(host=host, profile_name=profile, monitor=monitor)
     app.run()
     if app.crash_line:
         print(app.crash_line, file=sys.stderr)
@@ -273,7 +349,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ)
     args = build_parser().parse_args(argv)
-    handlers = {"doctor": cmd_doctor, "plan": cmd_plan, "runtime": cmd_runtime, "profile": cmd_profile, None: cmd_tui}
+    handlers = {
+        "doctor": cmd_doctor,
+        "plan": cmd_plan,
+        "runtime": cmd_runtime,
+        "profile": cmd_profile,
+        "monitor": cmd_monitor,
+        None: cmd_tui,
+    }
     try:
         return handlers[args.command](args, env)
     except KeyboardInterrupt:

@@ -22,18 +22,40 @@ recommended option) and the plan they make; nothing runs without a yes.
   Tab          details (↑/↓ PgUp/PgDn scroll), then each choice
   Enter / Esc  open / close a choice
   r            probe the machine again
+  m            the GPU monitor
   ?            this help
   q            quit
 
 Headless: gpuwiz doctor [--json], gpuwiz plan [--format sh]."""
 
+MONITOR_HELP_TEXT = """\
+[b]The monitor[/b] reads every GPU through NVML at the interval (--interval).
+Narrow terminals get one line per GPU; wide ones full panels with a graph.
+Colours: temperature near the slowdown threshold, power near the cap.
+
+[b]Keys[/b]
+  m        graph: utilisation, memory, power, temperature
+  f        pick a GPU: its details, and only its processes
+  u        only one user's processes
+  s        sort processes: memory, CPU, PID, GPU, time, user
+  ↑/↓      select a process (PgUp/PgDn)
+  t / K    send it SIGTERM / SIGKILL (asks first; off with --readonly)
+  p        pause
+  q / Esc  close
+
+Headless: gpuwiz monitor --once (a table), --json (docs/monitor-json.md)."""
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, text: str = HELP_TEXT) -> None:
+        super().__init__()
+        self.text = text
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(HELP_TEXT, id="help-text")
+            yield Static(self.text, id="help-text")
             yield Static("[dim]Esc closes[/dim]", id="help-close")
 
     def action_dismiss(self, result: None = None) -> None:

@@ -28,6 +28,7 @@ SEVERITY_ORDER = (Status.FAIL, Status.WARN, Status.OK, Status.SKIP)  # what need
 class LayersScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "reprobe", "Re-probe"),
+        Binding("m", "app.monitor", "Monitor"),
         *[Binding(str(n), f"choose({n - 1})", show=False) for n in range(1, len(LAYERS) + 1)],
     ]
 

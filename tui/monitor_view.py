@@ -1,0 +1,540 @@
+"""The monitor's picture as lines of Rich Text, for a given size: pure functions, no Textual.
+
+The TUI shows these lines (redrawing only the ones that changed), `monitor --once` prints them.
+Layout: full nvidia-smi-style panels when they fit (two columns from 160 wide), else one compact
+line per GPU — eight GPUs and their processes fit 80×24. `unicode=False` draws ASCII only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from backends.gpu_records import GpuRecord, cuda_version_text
+from backends.monitor_history import History
+from backends.monitor_sample import GpuProcess, MonitorSample
+from backends.nvml_problems import nvml_problem
+
+SORT_KEYS = ("memory", "cpu", "pid", "gpu", "time", "user")
+PANEL_MIN_WIDTH = 78
+SPARK = " ▁▂▃▄▅▆▇█"
+SPARK_ASCII = " _.-=+*#"
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    width: int
+    height: int | None = None  # None: as many lines as it takes (--once)
+    unicode: bool = True
+    metric: str = "util"  # which history the graphs show (METRICS keys)
+    sort: str = "memory"
+    gpu_filter: int | None = None
+    user_filter: str | None = None
+    selected_pid: int | None = None
+    interval: float = 1.0
+    paused: bool = False
+    message: str = ""  # one line of feedback (a signal sent, a refusal)
+    graphs: bool = True  # history graphs (a single sample has none)
+    live: bool = True  # the TUI (refreshing, retrying); False: one printed sample
+
+
+# --- small pieces ------------------------------------------------------------------------------
+
+
+def na(value: object, fmt: str = "{}") -> str:
+    return "N/A" if value is None else fmt.format(value)
+
+
+def short_name(name: str) -> str:
+    return name[len("NVIDIA ") :] if name.startswith("NVIDIA ") else name
+
+
+def bar(fraction: float | None, width: int, unicode: bool) -> str:
+    if width <= 0:
+        return ""
+    if fraction is None:
+        return ("░" if unicode else ".") * width
+    fraction = max(0.0, min(1.0, fraction))
+    if not unicode:
+        full = round(fraction * width)
+        return "#" * full + "." * (width - full)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (EIGHTHS[part] if part else "")
+    return text + "░" * (width - len(text))
+
+
+def sparkline(values: list[float | None], width: int, unicode: bool) -> str:
+    chars = SPARK if unicode else SPARK_ASCII
+    values = values[-width:] if width > 0 else []
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        else:
+            out.append(chars[min(len(chars) - 1, max(1 if v > 0 else 0, math.ceil(v / 100 * (len(chars) - 1))))])
+    return " " * (width - len(out)) + "".join(out)
+
+
+def temperature_style(gpu: GpuRecord) -> str:
+    t = gpu.temperature_c
+    if t is None:
+        return ""
+    slowdown = gpu.temperature_slowdown_c or 90
+    if t >= slowdown - 5:
+        return "bold red"
+    if t >= slowdown - 15:
+        return "yellow"
+    return "green"
+
+
+def power_style(gpu: GpuRecord) -> str:
+    if gpu.power_draw_w is None or not gpu.power_limit_w:
+        return ""
+    share = gpu.power_draw_w / gpu.power_limit_w
+    return "bold red" if share >= 0.98 else "yellow" if share >= 0.85 else "green"
+
+
+def use_style(fraction: float | None) -> str:
+    if fraction is None:
+        return "dim"
+    return "red" if fraction >= 0.9 else "yellow" if fraction >= 0.6 else "green"
+
+
+def power_text(gpu: GpuRecord) -> str:
+    if gpu.power_draw_w is None:
+        return "N/A"
+    return f"{gpu.power_draw_w:.0f}/{na(gpu.power_limit_w, '{:.0f}')}W"
+
+
+def on_off(value: bool | None) -> str:
+    return "N/A" if value is None else ("On" if value else "Off")
+
+
+def fraction(used: float | None, total: float | None) -> float | None:
+    return None if used is None or not total else used / total
+
+
+def rate(kbs: int | None) -> str:
+    if kbs is None:
+        return "N/A"
+    if kbs >= 1024 * 1024:
+        return f"{kbs / 1024 / 1024:.1f}GB/s"
+    if kbs >= 1024:
+        return f"{kbs / 1024:.0f}MB/s"
+    return f"{kbs}KB/s"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s >= 86400:
+        return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+    return f"{s // 3600}:{(s % 3600) // 60:02d}:{s % 60:02d}"
+
+
+def fit(text: str, width: int) -> str:
+    """Cut to width with an ellipsis; pad to width."""
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…" if width > 0 else ""
+    return text.ljust(width)
+
+
+def _line(*parts: tuple[str, str] | str) -> Text:
+    text = Text(no_wrap=True, overflow="crop")
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        else:
+            text.append(part[0], style=part[1])
+    return text
+
+
+# --- header and problems -----------------------------------------------------------------------
+
+
+def header(sample: MonitorSample | None, opts: ViewOptions) -> Text:
+    left = _line(("gpuwiz monitor", "bold"))
+    if sample is not None:
+        if sample.hostname:
+            left.append(f"  {sample.hostname}")
+        nvml = sample.nvml
+        if nvml.driver_version:
+            left.append(f"  Driver {nvml.driver_version}")
+        cuda = cuda_version_text(nvml.cuda_driver_version)
+        if cuda:
+            left.append(f"  CUDA {cuda}")
+        if not sample.problem:
+            left.append(f"  {len(nvml.gpus)} GPU{'s' if len(nvml.gpus) != 1 else ''}")
+    stamp = time.localtime(sample.wall_time) if sample is not None else None
+    every = f"  every {opts.interval:g} s" if opts.live else ""
+    paused = "  PAUSED" if opts.paused else ""
+    candidates = [
+        (time.strftime("%Y-%m-%d %H:%M:%S", stamp) if stamp else "") + every + paused,
+        (time.strftime("%H:%M:%S", stamp) if stamp else "") + paused,
+        paused.strip(),
+    ]
+    for right in candidates:
+        pad = opts.width - len(left.plain) - len(right)
+        if pad >= 1:
+            break
+    else:
+        return left
+    left.append(" " * pad)
+    left.append(right, style="bold yellow" if opts.paused else "")
+    return left
+
+
+def problem_lines(name: str, width: int, retry_s: float | None) -> list[Text]:
+    what, fix = nvml_problem(name)
+    lines = [_line((f"NVML: {name}", "bold red"))]
+    lines += [_line(part) for part in _wrap(what, width)]
+    lines += [_line(("fix: ", "bold cyan"), part) if i == 0 else _line("     " + part)
+              for i, part in enumerate(_wrap(fix, width - 5))]
+    if retry_s is not None:
+        lines.append(_line((f"Trying again every {retry_s:g} s; the GPUs show up here when NVML answers.", "dim")))
+    return lines
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(20, width)) or [""]
+
+
+# --- GPUs --------------------------------------------------------------------------------------
+
+
+def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewOptions, width: int) -> list[Text]:
+    u = opts.unicode
+    h, v = ("─", "│") if u else ("-", "|")
+    tl, tr, bl, br = ("┌", "┐", "└", "┘") if u else ("+", "+", "+", "+")
+    inner = width - 4
+    title = f" GPU {i}  {gpu.name} "
+    bus = f" {gpu.pci_bus_id} " if gpu.pci_bus_id else ""
+    fill = max(0, width - 2 - len(title) - len(bus) - 1)
+    top = _line(tl + h, (title, "bold"), h * fill, bus, tr)
+
+    def row(*parts: tuple[str, str] | str) -> Text:
+        text = _line(v + " ", *parts)
+        pad = width - 2 - len(text.plain)
+        if pad > 0:
+            text.append(" " * pad)
+        text.truncate(width - 2)
+        text.append(" " + v)
+        return text
+
+    lines = [top]
+    if lost:
+        lines.append(row(("LOST", "bold red"), " fell off the bus (Xid 79?); waiting for it to come back"))
+        lines += [row() for _ in range(3 + opts.graphs)]
+        lines.append(_line(bl + h * (width - 2) + br))
+        return lines
+    ecc = "N/A" if gpu.ecc_mode is None else ("Off" if not gpu.ecc_mode else f"On, {na(gpu.ecc_uncorrected_volatile)} uncorr.")
+    lines.append(
+        row(
+            f"Fan {na(gpu.fan_percent, '{}%')}  ",
+            (f"{na(gpu.temperature_c, '{}°C' if u else '{}C')}", temperature_style(gpu)),
+            f"  {na(gpu.pstate, 'P{}')}  Persist {on_off(gpu.persistence_mode)}  Disp {on_off(gpu.display_active)}"
+            f"  ECC {ecc}  MIG {on_off(gpu.mig_mode)}  {gpu.compute_mode or 'N/A'}",
+        )
+    )
+    half = (inner - 2) // 2
+    util_f = fraction(gpu.utilization_gpu, 100)
+    util_txt = f" {na(gpu.utilization_gpu, '{:>3}%')}"
+    mem_f = fraction(gpu.memory_used_mib, gpu.memory_total_mib)
+    mem_txt = f" {na(gpu.memory_used_mib)}/{gpu.memory_total_mib}MiB"
+    util_w = max(4, half - 4 - len(util_txt))
+    mem_w = max(4, inner - half - 2 - 4 - len(mem_txt))
+    lines.append(
+        row("GPU ", (bar(util_f, util_w, u), use_style(util_f)), util_txt, "  MEM ", (bar(mem_f, mem_w, u), use_style(mem_f)), mem_txt)
+    )
+    pwr_f = fraction(gpu.power_draw_w, gpu.power_limit_w)
+    pwr_txt = " " + power_text(gpu)
+    pwr_w = max(4, half - 4 - len(pwr_txt))
+    clocks = f"  SM {na(gpu.clocks_sm_mhz)}"
+    if gpu.clocks_max_sm_mhz:
+        clocks += f"/{gpu.clocks_max_sm_mhz}"
+    clocks += f" MHz  Mem {na(gpu.clocks_mem_mhz)} MHz"
+    lines.append(row("PWR ", (bar(pwr_f, pwr_w, u), power_style(gpu)), pwr_txt, clocks))
+    up, down = ("↑", "↓") if u else ("tx ", "rx ")
+    reasons = gpu.throttle_reasons
+    throttle = "N/A" if reasons is None else (", ".join(r for r in reasons) or "none")
+    lines.append(
+        row(
+            f"Mem-util {na(gpu.utilization_memory, '{}%')}  PCIe {up}{rate(gpu.pcie_tx_kbs)} {down}{rate(gpu.pcie_rx_kbs)}"
+            f"  Enc {na(gpu.encoder_util, '{}%')} Dec {na(gpu.decoder_util, '{}%')}  Held by: ",
+            (throttle, "yellow" if reasons and set(reasons) - {"GpuIdle"} else ""),
+        )
+    )
+    if opts.graphs:
+        label = f"{opts.metric:<5}"
+        lines.append(row((label, "dim"), (sparkline(history.series(i, opts.metric), inner - len(label) - 1, u), "cyan")))
+    for m in gpu.mig_devices:
+        mf = fraction(m.memory_used_mib, m.memory_total_mib)
+        profile = m.name.rsplit("MIG ", 1)[-1] if "MIG " in m.name else m.name
+        sms = f"  {m.sm_count} SMs" if m.sm_count else ""
+        txt = f" {na(m.memory_used_mib)}/{m.memory_total_mib}MiB"
+        lines.append(
+            row(
+                (f"MIG {profile:<9}", "magenta"),
+                f" GI {m.gpu_instance_id} CI {m.compute_instance_id}{sms}  ",
+                (bar(mf, max(4, inner - 40 - len(txt)), u), use_style(mf)),
+                txt,
+            )
+        )
+    lines.append(_line(bl + h * (width - 2) + br))
+    return lines
+
+
+def _compact_cells(idx: str, name: str, temp: str, perf: str, power: str) -> str:
+    return f"{idx:>3} {fit(name, 16)} {temp:>5} {perf:>4} {power:>9} "
+
+
+COMPACT_HEAD = _compact_cells("GPU", "Name", "Temp", "Perf", "Pwr:Usage") + "GPU-Util       Memory-Usage"
+
+
+def compact_line(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewOptions) -> Text:
+    u = opts.unicode
+    if lost:
+        return _line(f"{i:>3} {fit(short_name(gpu.name), 16)} ", ("LOST: fell off the bus; waiting for it", "bold red"))
+    util_f = fraction(gpu.utilization_gpu, 100)
+    mem_f = fraction(gpu.memory_used_mib, gpu.memory_total_mib)
+    text = _line(
+        f"{i:>3} {fit(short_name(gpu.name), 16)} ",
+        (f"{na(gpu.temperature_c, '{}°C' if u else '{}C'):>5}", temperature_style(gpu)),
+        f" {na(gpu.pstate, 'P{}'):>4} ",
+        (f"{power_text(gpu):>9}", power_style(gpu)),
+        " ",
+        (bar(util_f, 8, u), use_style(util_f)),
+        f"{na(gpu.utilization_gpu, '{}%'):>5} ",
+        (bar(mem_f, 6, u), use_style(mem_f)),
+        f" {na(gpu.memory_used_mib)}/{gpu.memory_total_mib}MiB",
+    )
+    room = opts.width - len(text.plain) - 2
+    if room >= 8 and opts.graphs:
+        text.append("  ")
+        text.append(sparkline(history.series(i, opts.metric), room, u), style="cyan")
+    return text
+
+
+def _flow(tokens: list[str], width: int, indent: str = "  ") -> list[Text]:
+    """Tokens joined by two spaces, wrapped between tokens at the width."""
+    lines: list[Text] = []
+    current = indent
+    for token in tokens:
+        if len(current) > len(indent) and len(current) + 2 + len(token) > width:
+            lines.append(_line(current))
+            current = indent
+        current += ("  " if len(current) > len(indent) else "") + token
+    lines.append(_line(current))
+    return lines
+
+
+def compact_detail(i: int, gpu: GpuRecord, history: History, opts: ViewOptions) -> list[Text]:
+    """Everything the compact line leaves out, for the GPU picked with the filter key."""
+    ecc = "N/A" if gpu.ecc_mode is None else ("Off" if not gpu.ecc_mode else f"{na(gpu.ecc_uncorrected_volatile)}")
+    reasons = gpu.throttle_reasons
+    throttle = "N/A" if reasons is None else (", ".join(reasons) or "none")
+    up, down = ("↑", "↓") if opts.unicode else ("tx ", "rx ")
+    tokens = [
+        f"GPU {i} {gpu.pci_bus_id}",
+        f"Fan {na(gpu.fan_percent, '{}%')}",
+        f"Persist {on_off(gpu.persistence_mode)}",
+        f"Disp {on_off(gpu.display_active)}",
+        f"ECC {ecc}",
+        f"MIG {on_off(gpu.mig_mode)}",
+        gpu.compute_mode or "N/A",
+        f"SM {na(gpu.clocks_sm_mhz)} MHz",
+        f"Mem {na(gpu.clocks_mem_mhz)} MHz",
+        f"Mem-util {na(gpu.utilization_memory, '{}%')}",
+        f"PCIe {up}{rate(gpu.pcie_tx_kbs)} {down}{rate(gpu.pcie_rx_kbs)}",
+        f"Enc {na(gpu.encoder_util, '{}%')} Dec {na(gpu.decoder_util, '{}%')}",
+        f"Clocks held by: {throttle}",
+    ]
+    lines = _flow(tokens, opts.width)
+    if opts.graphs:
+        label = f"  {opts.metric:<5}"
+        lines.append(_line((label, "dim"), (sparkline(history.series(i, opts.metric), opts.width - len(label), opts.unicode), "cyan")))
+    return lines
+
+
+def mig_compact(gpu: GpuRecord, opts: ViewOptions) -> list[Text]:
+    lines = []
+    for m in gpu.mig_devices:
+        profile = m.name.rsplit("MIG ", 1)[-1] if "MIG " in m.name else m.name
+        mf = fraction(m.memory_used_mib, m.memory_total_mib)
+        lines.append(
+            _line(
+                ("    └ " if opts.unicode else "    - ", "dim"),
+                (f"MIG {profile:<9}", "magenta"),
+                f" GI {m.gpu_instance_id:<2} CI {m.compute_instance_id:<2} ",
+                (bar(mf, 6, opts.unicode), use_style(mf)),
+                f" {na(m.memory_used_mib)}/{m.memory_total_mib}MiB",
+            )
+        )
+    return lines
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def _sort_key(sort: str):
+    def key(p: GpuProcess):
+        info = p.info
+        if sort == "memory":
+            return -(p.record.used_memory_mib or 0), p.gpu_index, p.record.pid
+        if sort == "cpu":
+            return -(info.cpu_percent if info else -1), p.record.pid
+        if sort == "time":
+            return -(info.elapsed_s or 0 if info else 0), p.record.pid
+        if sort == "user":
+            return (info.user if info else "~"), p.record.pid
+        if sort == "gpu":
+            return p.gpu_index, p.record.pid
+        return p.record.pid, p.gpu_index
+
+    return key
+
+
+def visible_processes(sample: MonitorSample | None, opts: ViewOptions) -> list[GpuProcess]:
+    if sample is None:
+        return []
+    procs = [
+        p
+        for p in sample.processes
+        if (opts.gpu_filter is None or p.gpu_index == opts.gpu_filter)
+        and (opts.user_filter is None or (p.info is not None and p.info.user == opts.user_filter))
+    ]
+    return sorted(procs, key=_sort_key(opts.sort))
+
+
+def _proc_cells(where: str, pid: str, kind: str, user: str, mem: str, cpu: str, host: str, run: str) -> str:
+    return f"{where:<6}{pid:>8} {kind:<4} {fit(user, 10)} {mem:>9} {cpu:>5} {host:>8} {run:>8}  "
+
+
+PROC_HEAD = _proc_cells("GPU", "PID", "Type", "User", "GPU-Mem", "CPU%", "Host-Mem", "Time") + "Command"
+
+
+def process_line(p: GpuProcess, opts: ViewOptions) -> Text:
+    r, info = p.record, p.info
+    where = str(p.gpu_index)
+    if r.gpu_instance_id is not None:
+        where += f"/{r.gpu_instance_id}/{na(r.compute_instance_id)}"
+    mem = na(r.used_memory_mib, "{}MiB")
+    if info is None:
+        cells = _proc_cells(where, str(r.pid), r.type, "?", mem, "-", "-", "-")
+        text = _line(cells, (fit("(another PID namespace?)", max(0, opts.width - len(cells))).rstrip(), "dim"))
+    else:
+        host_mem = f"{info.rss_mib / 1024:.1f}GiB" if info.rss_mib >= 1024 else f"{info.rss_mib:.0f}MiB"
+        cpu = f"{info.cpu_percent:.1f}" if info.cpu_percent < 1000 else f"{info.cpu_percent:.0f}"
+        cells = _proc_cells(where, str(r.pid), r.type, info.user, mem, cpu, host_mem, duration(info.elapsed_s))
+        argv = list(info.cmdline)
+        if opts.width < 120 and argv and "/" in argv[0]:
+            argv[0] = argv[0].rsplit("/", 1)[-1]  # narrow: the program's name, then its arguments
+        command = " ".join(argv)
+        text = _line(cells, fit(command, max(0, opts.width - len(cells))).rstrip())
+    if opts.selected_pid == r.pid:
+        text.pad_right(max(0, opts.width - len(text.plain)))
+        text.stylize("reverse")
+    return text
+
+
+def process_title(sample: MonitorSample, shown: int, opts: ViewOptions) -> Text:
+    title = _line(("Processes", "bold"), f"  {shown} of {len(sample.processes)}  sort: {opts.sort}")
+    if opts.gpu_filter is not None:
+        title.append(f"  GPU {opts.gpu_filter}")
+    if opts.user_filter is not None:
+        title.append(f"  user {opts.user_filter}")
+    return title
+
+
+def unresolved_hint(procs: list[GpuProcess]) -> Text | None:
+    if any(p.info is None for p in procs):
+        return _line(
+            (
+                "?: a PID of another namespace (container?) or gone; run on the host to see it",
+                "dim",
+            )
+        )
+    return None
+
+
+# --- the whole picture -------------------------------------------------------------------------
+
+
+def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room: int | None) -> list[Text]:
+    gpus = sample.nvml.gpus
+    if not gpus:
+        return [
+            _line(("NVML found no GPUs.", "bold red")),
+            _line("In a container: start it with the GPUs (`--gpus all` or a CDI device); on the host: `gpuwiz doctor`."),
+        ]
+    columns = max(1, min(len(gpus), opts.width // PANEL_MIN_WIDTH, 2 if len(gpus) > 1 else 1))
+    panel_width = opts.width // columns
+    panels = [full_panel(i, g, i in sample.lost, history, opts, panel_width) for i, g in enumerate(gpus)]
+    rows = [panels[k : k + columns] for k in range(0, len(panels), columns)]
+    full: list[Text] = []
+    for group in rows:
+        height = max(len(p) for p in group)
+        for n in range(height):
+            line = Text(no_wrap=True, overflow="crop")
+            for p in group:
+                line.append_text(p[n] if n < len(p) else Text(" " * panel_width))
+            full.append(line)
+    if room is None or len(full) <= room:
+        return full
+    lines = [_line((COMPACT_HEAD, "bold"))]
+    for i, g in enumerate(gpus):
+        lines.append(compact_line(i, g, i in sample.lost, history, opts))
+        lines += mig_compact(g, opts)
+    if opts.gpu_filter is not None and opts.gpu_filter < len(gpus) and opts.gpu_filter not in sample.lost:
+        lines += compact_detail(opts.gpu_filter, gpus[opts.gpu_filter], history, opts)
+    return lines
+
+
+def render(sample: MonitorSample | None, history: History, opts: ViewOptions, retry_s: float = 5.0) -> list[Text]:
+    lines = [header(sample, opts)]
+    if sample is None:
+        lines.append(_line(("Reading NVML…" if opts.unicode else "Reading NVML...", "dim")))
+    elif sample.problem:
+        lines += problem_lines(sample.problem, opts.width, retry_s if opts.live else None)
+    else:
+        # leave the processes at least their title, head and three rows
+        room = None if opts.height is None else opts.height - len(lines) - 6 - bool(opts.message)
+        lines += _gpu_block(sample, history, opts, room)
+        procs = visible_processes(sample, opts)
+        lines.append(process_title(sample, len(procs), opts))
+        lines.append(_line((PROC_HEAD, "bold")))
+        rows = [process_line(p, opts) for p in procs] or [_line(("No running processes found", "dim"))]
+        hint = unresolved_hint(procs)
+        if opts.height is not None:
+            space = opts.height - len(lines) - bool(hint) - bool(opts.message)
+            rows = _window(rows, procs, opts.selected_pid, max(1, space))
+        lines += rows
+        if hint:
+            lines.append(hint)
+    if opts.message:
+        lines.append(_line((opts.message, "bold")))
+    if opts.height is not None:
+        lines = lines[: opts.height]
+        if opts.message and lines[-1].plain != opts.message:
+            lines[-1] = _line((opts.message, "bold"))
+    return lines
+
+
+def _window(rows: list[Text], procs: list[GpuProcess], selected: int | None, space: int) -> list[Text]:
+    """The rows that fit, scrolled so the selected process stays in view."""
+    if len(rows) <= space:
+        return rows
+    index = next((n for n, p in enumerate(procs) if p.record.pid == selected), 0)
+    start = min(max(0, index - space + 2), len(rows) - space + 1)
+    shown = rows[start : start + space - 1]
+    more = len(rows) - start - len(shown)
+    shown.append(_line((f"  … {more} more (↑/↓ to scroll)" if more else "", "dim")))
+    return shown
