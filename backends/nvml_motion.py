@@ -97,4 +97,3 @@ def moved_cpu(cpu_percent: float, pid: int, t: float, seed: int) -> float:
     if cpu_percent <= 0:
         return cpu_percent
     return round(_clamp(cpu_percent * (1 + 0.25 * _wave(seed, f"cpu{pid}", t)), 0, 6400), 1)
-

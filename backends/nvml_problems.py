@@ -13,8 +13,7 @@ NVML_PROBLEMS: dict[str, tuple[str, str]] = {
         "names why (Secure Boot key not enrolled, headers missing for this kernel, nouveau loaded).",
     ),
     "LibRmVersionMismatch": (
-        "Driver/library version mismatch: the driver packages were upgraded but the old kernel module "
-        "is still loaded.",
+        "Driver/library version mismatch: the driver packages were upgraded but the old kernel module is still loaded.",
         "Reboot (or unload the nvidia modules and load them again). `gpuwiz doctor` shows both versions.",
     ),
     "NoPermission": (

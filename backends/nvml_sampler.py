@@ -245,21 +245,22 @@ class NvmlSampler:
                 if getattr(exc, "value", None) == nvml.NVML_ERROR_GPU_IS_LOST:
                     raise _GpuLost from None
                 continue  # NotFound: no MIG device in that slot
-            m = self._maybe
-            memory = m(lambda: nvml.nvmlDeviceGetMemoryInfo(mh))
-            attrs = m(lambda: nvml.nvmlDeviceGetAttributes(mh))
-            found.append(
-                MigDeviceRecord(
-                    gpu_instance_id=m(lambda: nvml.nvmlDeviceGetGpuInstanceId(mh)) or 0,
-                    compute_instance_id=m(lambda: nvml.nvmlDeviceGetComputeInstanceId(mh)) or 0,
-                    memory_total_mib=int(memory.total // MIB) if memory else 0,
-                    name=m(lambda: _text(nvml.nvmlDeviceGetName(mh))) or "",
-                    uuid=m(lambda: _text(nvml.nvmlDeviceGetUUID(mh))),
-                    memory_used_mib=int(memory.used // MIB) if memory else None,
-                    sm_count=getattr(attrs, "multiprocessorCount", None),
-                )
-            )
+            found.append(self._read_mig_device(mh))
         return tuple(found)
+
+    def _read_mig_device(self, mh: Any) -> MigDeviceRecord:
+        nvml, m = self.nvml, self._maybe
+        memory = m(lambda: nvml.nvmlDeviceGetMemoryInfo(mh))
+        attrs = m(lambda: nvml.nvmlDeviceGetAttributes(mh))
+        return MigDeviceRecord(
+            gpu_instance_id=m(lambda: nvml.nvmlDeviceGetGpuInstanceId(mh)) or 0,
+            compute_instance_id=m(lambda: nvml.nvmlDeviceGetComputeInstanceId(mh)) or 0,
+            memory_total_mib=int(memory.total // MIB) if memory else 0,
+            name=m(lambda: _text(nvml.nvmlDeviceGetName(mh))) or "",
+            uuid=m(lambda: _text(nvml.nvmlDeviceGetUUID(mh))),
+            memory_used_mib=int(memory.used // MIB) if memory else None,
+            sm_count=getattr(attrs, "multiprocessorCount", None),
+        )
 
     def _running(self, gpu: _Gpu, kind: str) -> list[Any]:
         nvml = self.nvml

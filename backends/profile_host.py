@@ -7,8 +7,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from .host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
 from .fake_nvml import FakeNvml
+from .host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
 from .nvml_motion import moved_cpu
 from .processes import ProcessInfo
 from .profiles import MachineProfile, decode_file_bytes

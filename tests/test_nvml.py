@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
+from backends.fake_nvml import FakeNvml
 from backends.gpu_records import (
     GpuProcessRecord,
     GpuRecord,
     NvmlRecord,
     cuda_version_text,
 )
-from backends.fake_nvml import FakeNvml
 from backends.nvml_sampler import read_nvml
 
 

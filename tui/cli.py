@@ -276,12 +276,17 @@ def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
     from .screens.monitor import MIN_INTERVAL
 
     if args.interval < MIN_INTERVAL:
-        print(f"gpuwiz: error: --interval: {args.interval:g} s is too short (at least {MIN_INTERVAL:g} s)", file=sys.stderr)
+        print(
+            f"gpuwiz: error: --interval: {args.interval:g} s is too short (at least {MIN_INTERVAL:g} s)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.once or args.json:
         return _monitor_once(args, env)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("gpuwiz: the monitor needs a terminal; without one use `gpuwiz monitor --once` or `--json`", file=sys.stderr)
+        print(
+            "gpuwiz: the monitor needs a terminal; without one use `gpuwiz monitor --once` or `--json`", file=sys.stderr
+        )
         return EXIT_USAGE
     from .screens.monitor import MonitorConfig
 

@@ -194,8 +194,10 @@ def problem_lines(name: str, width: int, retry_s: float | None) -> list[Text]:
     what, fix = nvml_problem(name)
     lines = [_line((f"NVML: {name}", "bold red"))]
     lines += [_line(part) for part in _wrap(what, width)]
-    lines += [_line(("fix: ", "bold cyan"), part) if i == 0 else _line("     " + part)
-              for i, part in enumerate(_wrap(fix, width - 5))]
+    lines += [
+        _line(("fix: ", "bold cyan"), part) if i == 0 else _line("     " + part)
+        for i, part in enumerate(_wrap(fix, width - 5))
+    ]
     if retry_s is not None:
         lines.append(_line((f"Trying again every {retry_s:g} s; the GPUs show up here when NVML answers.", "dim")))
     return lines
@@ -235,7 +237,11 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
         lines += [row() for _ in range(3 + opts.graphs)]
         lines.append(_line(bl + h * (width - 2) + br))
         return lines
-    ecc = "N/A" if gpu.ecc_mode is None else ("Off" if not gpu.ecc_mode else f"On, {na(gpu.ecc_uncorrected_volatile)} uncorr.")
+    ecc = (
+        "N/A"
+        if gpu.ecc_mode is None
+        else ("Off" if not gpu.ecc_mode else f"On, {na(gpu.ecc_uncorrected_volatile)} uncorr.")
+    )
     lines.append(
         row(
             f"Fan {na(gpu.fan_percent, '{}%')}  ",
@@ -252,7 +258,14 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     util_w = max(4, half - 4 - len(util_txt))
     mem_w = max(4, inner - half - 2 - 4 - len(mem_txt))
     lines.append(
-        row("GPU ", (bar(util_f, util_w, u), use_style(util_f)), util_txt, "  MEM ", (bar(mem_f, mem_w, u), use_style(mem_f)), mem_txt)
+        row(
+            "GPU ",
+            (bar(util_f, util_w, u), use_style(util_f)),
+            util_txt,
+            "  MEM ",
+            (bar(mem_f, mem_w, u), use_style(mem_f)),
+            mem_txt,
+        )
     )
     pwr_f = fraction(gpu.power_draw_w, gpu.power_limit_w)
     pwr_txt = " " + power_text(gpu)
@@ -274,7 +287,9 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     )
     if opts.graphs:
         label = f"{opts.metric:<5}"
-        lines.append(row((label, "dim"), (sparkline(history.series(i, opts.metric), inner - len(label) - 1, u), "cyan")))
+        lines.append(
+            row((label, "dim"), (sparkline(history.series(i, opts.metric), inner - len(label) - 1, u), "cyan"))
+        )
     for m in gpu.mig_devices:
         mf = fraction(m.memory_used_mib, m.memory_total_mib)
         profile = m.name.rsplit("MIG ", 1)[-1] if "MIG " in m.name else m.name
@@ -360,7 +375,12 @@ def compact_detail(i: int, gpu: GpuRecord, history: History, opts: ViewOptions) 
     lines = _flow(tokens, opts.width)
     if opts.graphs:
         label = f"  {opts.metric:<5}"
-        lines.append(_line((label, "dim"), (sparkline(history.series(i, opts.metric), opts.width - len(label), opts.unicode), "cyan")))
+        lines.append(
+            _line(
+                (label, "dim"),
+                (sparkline(history.series(i, opts.metric), opts.width - len(label), opts.unicode), "cyan"),
+            )
+        )
     return lines
 
 
@@ -473,7 +493,9 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
     if not gpus:
         return [
             _line(("NVML found no GPUs.", "bold red")),
-            _line("In a container: start it with the GPUs (`--gpus all` or a CDI device); on the host: `gpuwiz doctor`."),
+            _line(
+                "In a container: start it with the GPUs (`--gpus all` or a CDI device); on the host: `gpuwiz doctor`."
+            ),
         ]
     columns = max(1, min(len(gpus), opts.width // PANEL_MIN_WIDTH, 2 if len(gpus) > 1 else 1))
     panel_width = opts.width // columns

@@ -253,9 +253,8 @@ class MonitorScreen(Screen[None]):
         command = " ".join(proc.info.cmdline)
         if len(command) > 60:
             command = command[:59] + "…"
-        question = (
-            f"Send SIG{name} to PID {proc.record.pid} ({proc.info.user}, GPU {proc.gpu_index})?\n\n{command}"
-            + ("\n\nSIGKILL cannot be caught: the process gets no chance to save its work." if name == "KILL" else "")
+        question = f"Send SIG{name} to PID {proc.record.pid} ({proc.info.user}, GPU {proc.gpu_index})?\n\n{command}" + (
+            "\n\nSIGKILL cannot be caught: the process gets no chance to save its work." if name == "KILL" else ""
         )
         pid = proc.record.pid
 
