@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import math
 import random
+from functools import lru_cache
 from dataclasses import replace
 
 from .gpu_records import GpuRecord, MigDeviceRecord, NvmlRecord
 
 
+@lru_cache(maxsize=4096)
+def _wave_shape(seed: int, key: str) -> tuple[float, float, float, float]:
+    rng = random.Random(f"{seed}:{key}")
+    return rng.uniform(20, 60), rng.uniform(5, 13), rng.uniform(0, 2 * math.pi), rng.uniform(0, 2 * math.pi)
+
+
 def _wave(seed: int, key: str, t: float) -> float:
     """A smooth value in [-1, 1]: two slow sines with phases and periods fixed by seed and key."""
-    rng = random.Random(f"{seed}:{key}")
-    p1, p2 = rng.uniform(20, 60), rng.uniform(5, 13)
-    f1, f2 = rng.uniform(0, 2 * math.pi), rng.uniform(0, 2 * math.pi)
+    p1, p2, f1, f2 = _wave_shape(seed, key)
     return 0.7 * math.sin(2 * math.pi * t / p1 + f1) + 0.3 * math.sin(2 * math.pi * t / p2 + f2)
 
 
@@ -33,12 +38,20 @@ def _int(value: int | None, seed: int, key: str, t: float, spread: float, low: f
     return round(_clamp(value + spread * _wave(seed, key, t), low, high))
 
 
-def present(seed: int, key: str, t: float) -> bool:
-    """One process in three leaves for ~8 s of every ~60 s; the others stay."""
+@lru_cache(maxsize=4096)
+def _presence(seed: int, key: str) -> tuple[float, float] | None:
     rng = random.Random(f"{seed}:{key}:presence")
     if rng.random() > 1 / 3:
+        return None
+    return rng.uniform(45, 75), rng.uniform(0, 75)
+
+
+def present(seed: int, key: str, t: float) -> bool:
+    """One process in three leaves for ~8 s of every ~60 s; the others stay."""
+    shape = _presence(seed, key)
+    if shape is None:
         return True
-    period, phase = rng.uniform(45, 75), rng.uniform(0, 75)
+    period, phase = shape
     return (t + phase) % period > 8
 
 

@@ -8,7 +8,6 @@ from textual.binding import Binding
 from backends.host import Host
 
 from .screens.help import HELP_TEXT, HelpScreen
-from .screens.layers import LayersScreen
 from .screens.monitor import MonitorConfig, MonitorScreen
 
 
@@ -56,6 +55,8 @@ class GpuwizApp(App[None]):
             self.title = "gpuwiz monitor"
             self.push_screen(MonitorScreen(self.monitor))
         else:
+            from .screens.layers import LayersScreen  # the probes and planners: not for the monitor alone
+
             self.push_screen(LayersScreen())
 
     def action_monitor(self) -> None:

@@ -68,16 +68,18 @@ def bar(fraction: float | None, width: int, unicode: bool) -> str:
     return text + "░" * (width - len(text))
 
 
+def spark_char(value: float | None, chars: str) -> str:
+    """0 → blank, anything above 0 at least the lowest mark, 100 the full block."""
+    if value is None or value <= 0:
+        return " "
+    top = len(chars) - 1
+    return chars[min(top, max(1, math.ceil(value * top / 100)))]
+
+
 def sparkline(values: list[float | None], width: int, unicode: bool) -> str:
     chars = SPARK if unicode else SPARK_ASCII
     values = values[-width:] if width > 0 else []
-    out = []
-    for v in values:
-        if v is None:
-            out.append(" ")
-        else:
-            out.append(chars[min(len(chars) - 1, max(1 if v > 0 else 0, math.ceil(v / 100 * (len(chars) - 1))))])
-    return " " * (width - len(out)) + "".join(out)
+    return " " * (width - len(values)) + "".join([spark_char(v, chars) for v in values])
 
 
 def temperature_style(gpu: GpuRecord) -> str:

@@ -1,0 +1,150 @@
+"""What the monitor costs: CPU per minute at 1 Hz, time to first frame, one NVML sample per GPU.
+
+    python benchmarks/monitor_cpu.py [--seconds 60] [--profile dgx-h100x8] [--size 160x50] [--tmux]
+
+1. CPU: `gpuwiz monitor` on the profile, headless (Textual's headless driver: everything but the
+   terminal writes), for --seconds after a 5 s warm-up; user+system CPU time of the process,
+   as % of one core. With --tmux also the real program in a real terminal (tmux), measured
+   from outside with psutil — terminal output included.
+2. First frame: from the process's start to the first frame with GPU data, against
+   `import textual.app` alone in a fresh interpreter (the floor every Textual app pays).
+3. One sample: NvmlSampler.sample() over the profile's fake NVML (+ psutil lookups answered by
+   the profile), per GPU. Real NVML calls cost more; PCIe throughput is a 20 ms driver window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CHILD = r"""
+import json, resource, sys, time
+import psutil
+sys.path.insert(0, ROOT)
+from backends.profile_host import ProfileHost
+from backends.profiles import load_profile
+from tui.app import GpuwizApp
+from tui.screens.monitor import MonitorConfig, MonitorScreen
+
+profile, seconds, width, height = PROFILE, SECONDS, WIDTH, HEIGHT
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+born = psutil.Process().create_time()
+result = {}
+original = MonitorScreen._show
+def show(self, lines):
+    if "first_frame_s" not in result and self.sample is not None:
+        result["first_frame_s"] = time.time() - born
+        self.app.set_timer(5, start)
+    original(self, lines)
+MonitorScreen._show = show
+loaded = load_profile(profile, {})
+app = GpuwizApp(ProfileHost(loaded, motion=(1, time.monotonic)), loaded.name,
+                monitor=MonitorConfig(interval=1.0, standalone=True))
+def start():
+    result["cpu0"], result["t0"] = cpu(), time.monotonic()
+    app.set_timer(seconds, stop)
+def stop():
+    result["cpu_s"] = cpu() - result.pop("cpu0")
+    result["wall_s"] = time.monotonic() - result.pop("t0")
+    app.exit()
+app.run(headless=True, size=(width, height))
+print(json.dumps(result))
+"""
+
+
+def headless(profile: str, seconds: float, width: int, height: int) -> dict:
+    code = (
+        CHILD.replace("ROOT", repr(ROOT))
+        .replace("PROFILE", repr(profile))
+        .replace("SECONDS", repr(seconds))
+        .replace("WIDTH", str(width))
+        .replace("HEIGHT", str(height))
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def textual_import_s(runs: int = 5) -> float:
+    code = "import time, psutil; import textual.app; print(time.time() - psutil.Process().create_time())"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def in_tmux(profile: str, seconds: float, width: int, height: int) -> float | None:
+    import psutil
+
+    if not shutil.which("tmux"):
+        return None
+    gpuwiz = os.path.join(os.path.dirname(sys.executable), "gpuwiz")
+    session = f"gpuwiz-bench-{os.getpid()}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+         f"{gpuwiz} --profile {profile} monitor"],
+        check=True,
+    )
+    try:
+        time.sleep(5)
+        pane_pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
+                                      capture_output=True, text=True).stdout.split()[0])
+        proc = psutil.Process(pane_pid)
+        before = sum(proc.cpu_times()[:2])
+        time.sleep(seconds)
+        return sum(proc.cpu_times()[:2]) - before
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
+    sys.path.insert(0, ROOT)
+    from backends.nvml_sampler import NvmlSampler
+    from backends.profile_host import ProfileHost
+    from backends.profiles import load_profile
+
+    host = ProfileHost(load_profile(profile, {}), motion=(1, time.monotonic))
+    sampler = NvmlSampler(host.nvml(), process_info=host.process_info)
+    sample = sampler.sample()
+    start = time.perf_counter()
+    for _ in range(runs):
+        sampler.sample()
+    per_sample = (time.perf_counter() - start) / runs
+    return per_sample, len(sample.nvml.gpus)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--profile", default="dgx-h100x8")
+    parser.add_argument("--size", default="160x50")
+    parser.add_argument("--tmux", action="store_true")
+    args = parser.parse_args()
+    width, height = (int(x) for x in args.size.split("x"))
+
+    result = headless(args.profile, args.seconds, width, height)
+    share = 100 * result["cpu_s"] / result["wall_s"]
+    print(f"profile {args.profile}, {width}x{height}, 1 s interval, {result['wall_s']:.0f} s measured")
+    print(f"headless CPU: {result['cpu_s'] * 60 / result['wall_s']:.2f} s per minute = {share:.2f} % of one core")
+    floor = textual_import_s()
+    print(f"first frame: {result['first_frame_s']:.3f} s after process start "
+          f"(import textual.app alone: {floor:.3f} s; difference {result['first_frame_s'] - floor:.3f} s)")
+    per_sample, gpus = sample_cost(args.profile)
+    print(f"one sample: {per_sample * 1000:.2f} ms for {gpus} GPUs = {per_sample * 1000 / max(1, gpus):.3f} ms per GPU "
+          "(fake NVML + profile psutil)")
+    if args.tmux:
+        used = in_tmux(args.profile, args.seconds, width, height)
+        if used is not None:
+            print(f"in tmux (real terminal output): {used * 60 / args.seconds:.2f} s per minute = "
+                  f"{100 * used / args.seconds:.2f} % of one core")
+
+
+if __name__ == "__main__":
+    main()
