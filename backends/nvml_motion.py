@@ -3,7 +3,7 @@
 `moved(record, t, seed)` is a pure function of the time: the same seed and clock give the same
 frame (snapshot tests), and every value stays inside the card's real limits — utilisation 0–100,
 memory within the total, power under the enforced cap, temperature under the slowdown threshold,
-clocks under their maximum. Some processes come and go (one in three, for a few seconds a minute).
+clocks under their maximum. Some compute processes come and go (one in three, for a few seconds a minute).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def _presence(seed: int, key: str) -> tuple[float, float] | None:
 
 
 def present(seed: int, key: str, t: float) -> bool:
-    """One process in three leaves for ~8 s of every ~60 s; the others stay."""
+    """One process in three leaves for ~8 s of every ~60 s after the first 30 s; the others stay."""
     shape = _presence(seed, key)
-    if shape is None:
+    if shape is None or t < 30:
         return True
     period, phase = shape
     return (t + phase) % period > 8
@@ -72,7 +72,7 @@ def _gpu(gpu: GpuRecord, index: int, t: float, seed: int) -> GpuRecord:
     procs = tuple(
         replace(p, used_memory_mib=_int(p.used_memory_mib, seed, f"{k}p{p.pid}", t, 64 if busy else 0, 0, total))
         for p in gpu.processes
-        if present(seed, f"pid{p.pid}", t)
+        if p.type == "G" or present(seed, f"pid{p.pid}", t)  # a display server stays
     )
     migs = tuple(
         replace(m, memory_used_mib=_mig_memory(m, seed, f"{k}mig{j}", t)) for j, m in enumerate(gpu.mig_devices)

@@ -166,6 +166,9 @@ class NvmlSampler:
             if code in (nvml.NVML_ERROR_NOT_SUPPORTED, nvml.NVML_ERROR_FUNCTION_NOT_FOUND):
                 gpu.unsupported.add(name)
             return None
+        except AttributeError:  # an nvidia-ml-py without that call
+            gpu.unsupported.add(name)
+            return None
 
     def _read_static(self, h: Any) -> GpuRecord:
         nvml = self.nvml

@@ -525,7 +525,7 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
 def render(sample: MonitorSample | None, history: History, opts: ViewOptions, retry_s: float = 5.0) -> list[Text]:
     lines = [header(sample, opts)]
     if sample is None:
-        lines.append(_line(("Reading NVML…" if opts.unicode else "Reading NVML...", "dim")))
+        lines.append(_line(("Reading NVML…", "dim")))
     elif sample.problem:
         lines += problem_lines(sample.problem, opts.width, retry_s if opts.live else None)
     else:
@@ -549,7 +549,14 @@ def render(sample: MonitorSample | None, history: History, opts: ViewOptions, re
         lines = lines[: opts.height]
         if opts.message and lines[-1].plain != opts.message:
             lines[-1] = _line((opts.message, "bold"))
+    if not opts.unicode:
+        for line in lines:
+            if not line.plain.isascii():
+                line.plain = line.plain.translate(ASCII_SAME_WIDTH)  # same length: the styles stay put
     return lines
+
+
+ASCII_SAME_WIDTH = str.maketrans({"…": "~", "↑": "^", "↓": "v"})
 
 
 def _window(rows: list[Text], procs: list[GpuProcess], selected: int | None, space: int) -> list[Text]:

@@ -1,0 +1,251 @@
+"""The monitor screen: snapshots (seeded motion, frozen clocks), keys, signals, pausing, hang-up."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from dataclasses import replace
+
+import pytest
+
+from backends.monitor_history import History
+from backends.nvml_sampler import NvmlSampler
+from backends.profile_host import ProfileHost
+from backends.profiles import load_profile
+from tui.app import GpuwizApp
+from tui.screens.monitor import MonitorConfig, MonitorScreen
+
+WALL = 1_795_000_000.0  # 2026-11-18 07:06:40 UTC
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def monitor_app(profile: str, *, readonly: bool = False, unicode: bool = True, standalone: bool = True):
+    """The monitor on a profile with two minutes of history behind it, then frozen in time."""
+    t = [0.0]
+    host = ProfileHost(load_profile(profile, {"HOME": "/nonexistent"}), motion=(7, lambda: t[0]))
+    history = History()
+    sampler = NvmlSampler(host.nvml(), process_info=host.process_info)
+    for n in range(120):
+        t[0] = float(n)
+        history.add(sampler.sample())
+    sampler.close()
+    config = MonitorConfig(
+        interval=3600,  # one sample after start: the picture does not move while it is taken
+        readonly=readonly,
+        unicode=unicode,
+        standalone=standalone,
+        clock=lambda: t[0],
+        wall_clock=lambda: WALL,
+        history=history,
+    )
+    return GpuwizApp(host=host, profile_name=profile, monitor=config), host
+
+
+async def sampled(pilot) -> None:
+    screen = pilot.app.screen
+    for _ in range(100):
+        if isinstance(screen, MonitorScreen) and screen.sample is not None:
+            break
+        await pilot.pause(0.05)
+        screen = pilot.app.screen
+    await pilot.pause()
+
+
+PROFILES = ["laptop-mx150", "dgx-h100x8", "a100-mig", "no-gpu"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_monitor_snapshot(snap_compare, profile, size):
+    app, _ = monitor_app(profile)
+    assert snap_compare(app, terminal_size=size, run_before=sampled)
+
+
+def test_monitor_snapshot_ascii_gpu_detail(snap_compare):
+    """--no-unicode at 80×24 with one GPU picked (f): its detail lines and only its processes."""
+
+    async def pick(pilot) -> None:
+        await sampled(pilot)
+        await pilot.press("f", "f")
+        await pilot.pause()
+
+    app, _ = monitor_app("dgx-h100x8", unicode=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pick)
+
+
+def test_monitor_snapshot_signal_confirmation(snap_compare):
+    async def ask(pilot) -> None:
+        await sampled(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+
+    app, _ = monitor_app("dgx-h100x8")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+
+
+def run(app, script):
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sampled(pilot)
+            await script(pilot, pilot.app.screen)
+
+    asyncio.run(go())
+
+
+def test_keys_change_what_is_shown():
+    app, _ = monitor_app("dgx-h100x8")
+
+    async def script(pilot, screen):
+        assert screen.options.sort == "memory" and screen.options.metric == "util"
+        first = screen.options.selected_pid
+        await pilot.press("down")
+        assert screen.options.selected_pid != first
+        await pilot.press("s")
+        assert screen.options.sort == "cpu"
+        await pilot.press("m")
+        assert screen.options.metric == "memory"
+        await pilot.press("f")
+        assert screen.options.gpu_filter == 0
+        await pilot.press("u")
+        assert screen.options.user_filter is not None
+        await pilot.press("p")
+        assert screen.options.paused and not screen._active()
+        await pilot.press("p")
+        assert not screen.options.paused
+
+    run(app, script)
+
+
+def test_sigterm_after_yes():
+    app, host = monitor_app("dgx-h100x8")
+
+    async def script(pilot, screen):
+        pid = screen.options.selected_pid
+        await pilot.press("t")
+        assert pilot.app.screen.__class__.__name__ == "ConfirmScreen"
+        assert not screen._active()  # no sampling under a modal
+        await pilot.press("y")
+        await pilot.pause()
+        assert host.signals == [(pid, signal.SIGTERM)]
+        assert f"sent SIGTERM to PID {pid}" in screen.options.message
+
+    run(app, script)
+
+
+def test_sigkill_answered_no_sends_nothing():
+    app, host = monitor_app("dgx-h100x8")
+
+    async def script(pilot, screen):
+        await pilot.press("K")
+        await pilot.press("n")
+        await pilot.pause()
+        assert host.signals == [] and screen.options.message == "nothing sent"
+
+    run(app, script)
+
+
+def test_readonly_refuses_signals():
+    app, host = monitor_app("dgx-h100x8", readonly=True)
+
+    async def script(pilot, screen):
+        await pilot.press("t")
+        assert isinstance(pilot.app.screen, MonitorScreen)
+        assert "--readonly" in screen.options.message and host.signals == []
+
+    run(app, script)
+
+
+def test_unresolved_pid_is_never_signalled():
+    app, host = monitor_app("dgx-h100x8")
+
+    async def script(pilot, screen):
+        hidden = next(p.record.pid for p in screen.sample.processes if p.info is None)
+        screen.options = replace(screen.options, selected_pid=hidden)
+        await pilot.press("t")
+        assert isinstance(pilot.app.screen, MonitorScreen)
+        assert "another PID namespace" in screen.options.message and host.signals == []
+
+    run(app, script)
+
+
+def test_help_lists_the_monitor_keys():
+    app, _ = monitor_app("laptop-mx150")
+
+    async def script(pilot, screen):
+        await pilot.press("question_mark")
+        assert pilot.app.screen.__class__.__name__ == "HelpScreen"
+        assert "SIGTERM" in pilot.app.screen.text
+        assert not screen._active()
+
+    run(app, script)
+
+
+def test_q_quits_the_standalone_monitor():
+    app, _ = monitor_app("laptop-mx150")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sampled(pilot)
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_code
+
+    assert asyncio.run(go()) in (0, None)
+
+
+def test_reachable_from_the_wizard_and_back():
+    host = ProfileHost(load_profile("laptop-mx150", {"HOME": "/nonexistent"}))
+    app = GpuwizApp(host=host, profile_name="laptop-mx150")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.press("m")
+            await sampled(pilot)
+            assert isinstance(pilot.app.screen, MonitorScreen)
+            assert pilot.app.screen.sample.nvml.gpus[0].name == "NVIDIA GeForce MX150"
+            await pilot.press("q")
+            await pilot.pause()
+            assert pilot.app.screen.__class__.__name__ == "LayersScreen"
+
+    asyncio.run(go())
+
+
+def test_exits_when_the_terminal_goes_away(tmp_path):
+    """An SSH session that drops: the pty hangs up, the monitor ends instead of spinning."""
+    import os
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: gpuwiz in a terminal of its own
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-m", "tui", "--profile", "laptop-mx150", "monitor"])
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"MX150" not in seen and time.monotonic() < deadline:
+        try:
+            seen += os.read(fd, 65536)
+        except OSError:
+            break
+    assert b"MX150" in seen, seen[-500:]
+    os.close(fd)  # the terminal goes away
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the monitor kept running after its terminal hung up")
