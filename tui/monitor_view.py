@@ -76,6 +76,15 @@ def spark_char(value: float | None, chars: str) -> str:
     return chars[min(top, max(1, math.ceil(value * top / 100)))]
 
 
+def colored_bar(fraction: float | None, width: int, unicode: bool, style: str) -> Text:
+    text = bar(fraction, width, unicode)
+    filled = len(text.rstrip("░."))
+    out = Text()
+    out.append(text[:filled], style=style)
+    out.append(text[filled:], style="dim")
+    return out
+
+
 def sparkline(values: list[float | None], width: int, unicode: bool) -> str:
     chars = SPARK if unicode else SPARK_ASCII
     values = values[-width:] if width > 0 else []
@@ -95,16 +104,20 @@ def temperature_style(gpu: GpuRecord) -> str:
 
 
 def power_style(gpu: GpuRecord) -> str:
+    """Near the cap is yellow: the driver holds the clocks there (SwPowerCap), nothing is wrong."""
     if gpu.power_draw_w is None or not gpu.power_limit_w:
         return ""
-    share = gpu.power_draw_w / gpu.power_limit_w
-    return "bold red" if share >= 0.98 else "yellow" if share >= 0.85 else "green"
+    return "yellow" if gpu.power_draw_w / gpu.power_limit_w >= 0.9 else "green"
 
 
-def use_style(fraction: float | None) -> str:
+UTIL_STYLE = "cyan"  # a busy GPU is not a warning
+
+
+def memory_style(fraction: float | None) -> str:
+    """Memory close to full is: the next allocation fails."""
     if fraction is None:
         return "dim"
-    return "red" if fraction >= 0.9 else "yellow" if fraction >= 0.6 else "green"
+    return "red" if fraction >= 0.95 else "yellow" if fraction >= 0.8 else "green"
 
 
 def power_text(gpu: GpuRecord) -> str:
@@ -147,11 +160,13 @@ def fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
-def _line(*parts: tuple[str, str] | str) -> Text:
+def _line(*parts: tuple[str, str] | str | Text) -> Text:
     text = Text(no_wrap=True, overflow="crop")
     for part in parts:
         if isinstance(part, str):
             text.append(part)
+        elif isinstance(part, Text):
+            text.append_text(part)
         else:
             text.append(part[0], style=part[1])
     return text
@@ -262,10 +277,10 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     lines.append(
         row(
             "GPU ",
-            (bar(util_f, util_w, u), use_style(util_f)),
+            colored_bar(util_f, util_w, u, UTIL_STYLE),
             util_txt,
             "  MEM ",
-            (bar(mem_f, mem_w, u), use_style(mem_f)),
+            colored_bar(mem_f, mem_w, u, memory_style(mem_f)),
             mem_txt,
         )
     )
@@ -276,7 +291,7 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     if gpu.clocks_max_sm_mhz:
         clocks += f"/{gpu.clocks_max_sm_mhz}"
     clocks += f" MHz  Mem {na(gpu.clocks_mem_mhz)} MHz"
-    lines.append(row("PWR ", (bar(pwr_f, pwr_w, u), power_style(gpu)), pwr_txt, clocks))
+    lines.append(row("PWR ", colored_bar(pwr_f, pwr_w, u, power_style(gpu)), pwr_txt, clocks))
     up, down = ("↑", "↓") if u else ("tx ", "rx ")
     reasons = gpu.throttle_reasons
     throttle = "N/A" if reasons is None else (", ".join(r for r in reasons) or "none")
@@ -301,7 +316,7 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
             row(
                 (f"MIG {profile:<9}", "magenta"),
                 f" GI {m.gpu_instance_id} CI {m.compute_instance_id}{sms}  ",
-                (bar(mf, max(4, inner - 40 - len(txt)), u), use_style(mf)),
+                colored_bar(mf, max(4, inner - 40 - len(txt)), u, memory_style(mf)),
                 txt,
             )
         )
@@ -328,9 +343,9 @@ def compact_line(i: int, gpu: GpuRecord, lost: bool, history: History, opts: Vie
         f" {na(gpu.pstate, 'P{}'):>4} ",
         (f"{power_text(gpu):>9}", power_style(gpu)),
         " ",
-        (bar(util_f, 8, u), use_style(util_f)),
+        colored_bar(util_f, 8, u, UTIL_STYLE),
         f"{na(gpu.utilization_gpu, '{}%'):>5} ",
-        (bar(mem_f, 6, u), use_style(mem_f)),
+        colored_bar(mem_f, 6, u, memory_style(mem_f)),
         f" {na(gpu.memory_used_mib)}/{gpu.memory_total_mib}MiB",
     )
     room = opts.width - len(text.plain) - 2
@@ -396,7 +411,7 @@ def mig_compact(gpu: GpuRecord, opts: ViewOptions) -> list[Text]:
                 ("    └ " if opts.unicode else "    - ", "dim"),
                 (f"MIG {profile:<9}", "magenta"),
                 f" GI {m.gpu_instance_id:<2} CI {m.compute_instance_id:<2} ",
-                (bar(mf, 6, opts.unicode), use_style(mf)),
+                colored_bar(mf, 6, opts.unicode, memory_style(mf)),
                 f" {na(m.memory_used_mib)}/{m.memory_total_mib}MiB",
             )
         )
