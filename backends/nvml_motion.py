@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import random
-from functools import lru_cache
 from dataclasses import replace
+from functools import lru_cache
 
 from .gpu_records import GpuRecord, MigDeviceRecord, NvmlRecord
 

@@ -22,6 +22,7 @@ from .nvml_processes import instance_id, memory_mib, process_call, versions_for
 from .processes import ProcessInfo
 
 MIB = 2**20
+MIN_INTERVAL_S = 0.2  # NVML's power and utilisation are 1 s averages: faster shows nothing new
 
 
 def error_name(exc: BaseException) -> str:

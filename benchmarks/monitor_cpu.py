@@ -76,7 +76,9 @@ def headless(profile: str, seconds: float, width: int, height: int) -> dict:
 
 def textual_import_s(runs: int = 5) -> float:
     code = "import time, psutil; import textual.app; print(time.time() - psutil.Process().create_time())"
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) for _ in range(runs)]
+    times = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) for _ in range(runs)
+    ]
     return statistics.median(times)
 
 
@@ -88,14 +90,27 @@ def in_tmux(profile: str, seconds: float, width: int, height: int) -> float | No
     gpuwiz = os.path.join(os.path.dirname(sys.executable), "gpuwiz")
     session = f"gpuwiz-bench-{os.getpid()}"
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-         f"{gpuwiz} --profile {profile} monitor"],
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            f"{gpuwiz} --profile {profile} monitor",
+        ],
         check=True,
     )
     try:
         time.sleep(5)
-        pane_pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
-                                      capture_output=True, text=True).stdout.split()[0])
+        pane_pid = int(
+            subprocess.run(
+                ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
         proc = psutil.Process(pane_pid)
         before = sum(proc.cpu_times()[:2])
         time.sleep(seconds)
@@ -134,16 +149,22 @@ def main() -> None:
     print(f"profile {args.profile}, {width}x{height}, 1 s interval, {result['wall_s']:.0f} s measured")
     print(f"headless CPU: {result['cpu_s'] * 60 / result['wall_s']:.2f} s per minute = {share:.2f} % of one core")
     floor = textual_import_s()
-    print(f"first frame: {result['first_frame_s']:.3f} s after process start "
-          f"(import textual.app alone: {floor:.3f} s; difference {result['first_frame_s'] - floor:.3f} s)")
+    print(
+        f"first frame: {result['first_frame_s']:.3f} s after process start "
+        f"(import textual.app alone: {floor:.3f} s; difference {result['first_frame_s'] - floor:.3f} s)"
+    )
     per_sample, gpus = sample_cost(args.profile)
-    print(f"one sample: {per_sample * 1000:.2f} ms for {gpus} GPUs = {per_sample * 1000 / max(1, gpus):.3f} ms per GPU "
-          "(fake NVML + profile psutil)")
+    print(
+        f"one sample: {per_sample * 1000:.2f} ms for {gpus} GPUs = {per_sample * 1000 / max(1, gpus):.3f} ms per GPU "
+        "(fake NVML + profile psutil)"
+    )
     if args.tmux:
         used = in_tmux(args.profile, args.seconds, width, height)
         if used is not None:
-            print(f"in tmux (real terminal output): {used * 60 / args.seconds:.2f} s per minute = "
-                  f"{100 * used / args.seconds:.2f} % of one core")
+            print(
+                f"in tmux (real terminal output): {used * 60 / args.seconds:.2f} s per minute = "
+                f"{100 * used / args.seconds:.2f} % of one core"
+            )
 
 
 if __name__ == "__main__":

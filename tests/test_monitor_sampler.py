@@ -207,8 +207,15 @@ def test_the_version_that_answered_is_remembered():
 
 @pytest.mark.parametrize(
     "version, broken",
-    [("535.43.02", True), ("535.54.03", True), ("535.86.10", True), ("535.104.05", False), ("530.30.02", False),
-     ("550.54.15", False), (None, False)],
+    [
+        ("535.43.02", True),
+        ("535.54.03", True),
+        ("535.86.10", True),
+        ("535.104.05", False),
+        ("530.30.02", False),
+        ("550.54.15", False),
+        (None, False),
+    ],
 )
 def test_the_535_struct_trap_range(version, broken):
     assert broken_v3(version) is broken

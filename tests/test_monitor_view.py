@@ -232,3 +232,14 @@ def test_header_clock_and_interval():
     assert time.strftime("%H:%M:%S", time.localtime(sample.wall_time)) in head and "every 0.5 s" in head
     paused = render(sample, history, ViewOptions(width=120, paused=True))[0].plain
     assert "PAUSED" in paused
+
+
+def test_once_and_json_never_load_textual():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tui.cli import main; main(['--profile', 'laptop-mx150', 'monitor', '--json']); "
+        "sys.exit(3 if 'textual' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -273,7 +273,7 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from .screens.monitor import MIN_INTERVAL
+    from backends.nvml_sampler import MIN_INTERVAL_S as MIN_INTERVAL
 
     if args.interval < MIN_INTERVAL:
         print(

@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from rich.text import Text
+from rich.text import Span, Text
 
 from backends.gpu_records import GpuRecord, cuda_version_text
 from backends.monitor_history import History
@@ -161,15 +161,24 @@ def fit(text: str, width: int) -> str:
 
 
 def _line(*parts: tuple[str, str] | str | Text) -> Text:
-    text = Text(no_wrap=True, overflow="crop")
+    """One line from plain strings, (string, style) pairs and Texts, built in one go (Text.append
+    per part costs more than the monitor's whole sample)."""
+    plain: list[str] = []
+    spans: list[Span] = []
+    pos = 0
     for part in parts:
         if isinstance(part, str):
-            text.append(part)
+            chunk = part
         elif isinstance(part, Text):
-            text.append_text(part)
+            chunk = part.plain
+            spans += [Span(pos + s.start, pos + s.end, s.style) for s in part.spans]
         else:
-            text.append(part[0], style=part[1])
-    return text
+            chunk = part[0]
+            if part[1] and chunk:
+                spans.append(Span(pos, pos + len(chunk), part[1]))
+        plain.append(chunk)
+        pos += len(chunk)
+    return Text("".join(plain), no_wrap=True, overflow="crop", spans=spans)
 
 
 # --- header and problems -----------------------------------------------------------------------

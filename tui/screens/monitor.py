@@ -32,8 +32,6 @@ from ..widgets.lines_view import LinesView
 from .confirm import ConfirmScreen
 from .help import MONITOR_HELP_TEXT
 
-MIN_INTERVAL = 0.2
-
 
 @dataclass
 class MonitorConfig:
