@@ -267,7 +267,7 @@ def test_motion_stays_within_the_cards_limits_and_is_repeatable():
     for t in range(0, 900, 7):
         frame = moved(record, float(t), 1)
         assert frame == moved(record, float(t), 1)
-        for base, gpu in zip(record.gpus, frame.gpus):
+        for base, gpu in zip(record.gpus, frame.gpus, strict=True):
             assert 0 <= gpu.utilization_gpu <= 100
             assert 0 <= gpu.memory_used_mib <= gpu.memory_total_mib
             assert gpu.power_draw_w <= gpu.power_limit_w
