@@ -34,7 +34,7 @@ from backends.profiles import load_profile
 from tui.app import GpuwizApp
 from tui.screens.monitor import MonitorConfig, MonitorScreen
 
-profile, seconds, width, height = PROFILE, SECONDS, WIDTH, HEIGHT
+profile, seconds, width, height, interval = PROFILE, SECONDS, WIDTH, HEIGHT, INTERVAL
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -49,7 +49,7 @@ def show(self, lines):
 MonitorScreen._show = show
 loaded = load_profile(profile, {})
 app = GpuwizApp(ProfileHost(loaded, motion=(1, time.monotonic)), loaded.name,
-                monitor=MonitorConfig(interval=1.0, standalone=True))
+                monitor=MonitorConfig(interval=interval, standalone=True))
 def start():
     result["cpu0"], result["t0"] = cpu(), time.monotonic()
     app.set_timer(seconds, stop)
@@ -62,9 +62,10 @@ print(json.dumps(result))
 """
 
 
-def headless(profile: str, seconds: float, width: int, height: int) -> dict:
+def headless(profile: str, seconds: float, width: int, height: int, interval: float = 1.0) -> dict:
     code = (
         CHILD.replace("ROOT", repr(ROOT))
+        .replace("INTERVAL", repr(interval))
         .replace("PROFILE", repr(profile))
         .replace("SECONDS", repr(seconds))
         .replace("WIDTH", str(width))
@@ -135,6 +136,43 @@ def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
     return per_sample, len(sample.nvml.gpus)
 
 
+def frame_cost(profile: str, width: int, height: int, runs: int = 50) -> tuple[float, float]:
+    """ms per frame for monitor_view.render and for turning its lines into Strips (LinesView)."""
+    sys.path.insert(0, ROOT)
+    from rich.console import Console
+    from rich.style import Style
+    from textual.strip import Strip
+
+    from backends.monitor_history import History
+    from backends.nvml_sampler import NvmlSampler
+    from backends.profile_host import ProfileHost
+    from backends.profiles import load_profile
+    from tui.monitor_view import ViewOptions, render
+    from tui.widgets.lines_view import _plain_runs
+
+    t = [0.0]
+    host = ProfileHost(load_profile(profile, {}), motion=(1, lambda: t[0]))
+    sampler = NvmlSampler(host.nvml(), process_info=host.process_info)
+    history = History()
+    for n in range(120):
+        t[0] = float(n)
+        history.add(sampler.sample())
+    sample = sampler.sample()
+    opts = ViewOptions(width=width, height=height - 2)
+    start = time.perf_counter()
+    for _ in range(runs):
+        lines = render(sample, history, opts)
+    render_ms = (time.perf_counter() - start) / runs * 1000
+    console = Console(width=width, color_system="truecolor", force_terminal=True)
+    base = Style(color="white", bgcolor="black")
+    start = time.perf_counter()
+    for _ in range(runs):
+        for line in lines:
+            segments = _plain_runs(line, console, base) or list(line.render(console, end=""))
+            Strip(segments).crop_extend(0, width, base)
+    return render_ms, (time.perf_counter() - start) / runs * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
@@ -148,6 +186,14 @@ def main() -> None:
     share = 100 * result["cpu_s"] / result["wall_s"]
     print(f"profile {args.profile}, {width}x{height}, 1 s interval, {result['wall_s']:.0f} s measured")
     print(f"headless CPU: {result['cpu_s'] * 60 / result['wall_s']:.2f} s per minute = {share:.2f} % of one core")
+    idle = headless(args.profile, args.seconds, width, height, interval=3600)
+    floor = 100 * idle["cpu_s"] / idle["wall_s"]
+    print(f"  the same screen standing still (one frame, then idle Textual): {floor:.2f} %")
+    render_ms, strips_ms = frame_cost(args.profile, width, height)
+    print(
+        f"  per frame: building the lines {render_ms:.2f} ms, lines to Strips {strips_ms:.2f} ms; "
+        "the rest of the frame is Textual's compositor"
+    )
     floor = textual_import_s()
     print(
         f"first frame: {result['first_frame_s']:.3f} s after process start "

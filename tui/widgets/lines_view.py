@@ -7,7 +7,9 @@ kept until that line's text changes, and only changed lines are refreshed (Line 
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
@@ -52,8 +54,30 @@ class LinesView(Widget):
         if y >= len(self._lines):
             strip = Strip.blank(width, base)
         else:
-            console = self.app.console
-            segments = Segment.apply_style(self._lines[y].render(console, end=""), base)
+            line = self._lines[y]
+            segments = _plain_runs(line, self.app.console, base)
+            if segments is None:  # overlapping styles: Rich's general algorithm
+                segments = list(Segment.apply_style(line.render(self.app.console, end=""), base))
             strip = Strip(segments).crop_extend(0, width, base)
         self._strips[y] = strip
         return strip
+
+
+def _plain_runs(text: Text, console: Console, base: Style) -> list[Segment] | None:
+    """Segments of a Text whose spans do not overlap, without Rich's span-merging pass (the
+    monitor's lines are runs of styled cells; Text.render was most of a line's cost)."""
+    plain = text.plain
+    root = base + console.get_style(text.style) if text.style else base
+    out: list[Segment] = []
+    pos = 0
+    for span in sorted(text.spans):
+        if span.start < pos:
+            return None
+        if span.start > pos:
+            out.append(Segment(plain[pos : span.start], root))
+        style = console.get_style(span.style) if isinstance(span.style, str) else span.style
+        out.append(Segment(plain[span.start : span.end], root + style))
+        pos = span.end
+    if pos < len(plain):
+        out.append(Segment(plain[pos:], root))
+    return out
