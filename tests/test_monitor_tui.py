@@ -52,7 +52,7 @@ def monitor_app(profile: str, *, readonly: bool = False, unicode: bool = True, s
 
 async def sampled(pilot) -> None:
     screen = pilot.app.screen
-    for _ in range(100):
+    for _ in range(400):  # up to 20 s on a busy CI machine
         if isinstance(screen, MonitorScreen) and screen.sample is not None:
             break
         await pilot.pause(0.05)
