@@ -17,6 +17,9 @@ class ProcessInfo:
     elapsed_s: float | None = None  # how long it has been running
 
 
+MAX_KEPT = 1024
+
+
 class ProcessTable:
     """psutil lookups that keep each PID's `Process` between calls.
 
@@ -35,6 +38,8 @@ class ProcessTable:
         try:
             proc = self._procs.get(pid)
             if proc is None or not proc.is_running():
+                if len(self._procs) >= MAX_KEPT:  # a long watch over many short jobs
+                    self._procs = {p: kept for p, kept in self._procs.items() if kept.is_running()}
                 proc = self._procs[pid] = psutil.Process(pid)
             with proc.oneshot():
                 cmdline = tuple(proc.cmdline()) or (f"[{proc.name()}]",)
@@ -52,9 +57,6 @@ class ProcessTable:
         except psutil.AccessDenied:
             return None
 
-    def forget_missing(self, alive: set[int]) -> None:
-        for pid in set(self._procs) - alive:
-            del self._procs[pid]
 
 
 def _user(proc: Any) -> str:

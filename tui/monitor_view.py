@@ -573,6 +573,9 @@ def render(sample: MonitorSample | None, history: History, opts: ViewOptions, re
         lines = lines[: opts.height]
         if opts.message and lines[-1].plain != opts.message:
             lines[-1] = _line((opts.message, "bold"))
+    for line in lines:
+        if len(line.plain) > opts.width:
+            line.truncate(opts.width)  # a terminal narrower than any layout: cut, never wrap
     if not opts.unicode:
         for line in lines:
             if not line.plain.isascii():
