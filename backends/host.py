@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 if TYPE_CHECKING:
     from .processes import ProcessInfo
@@ -65,9 +65,17 @@ class Host(Protocol):
         timeout: float = DEFAULT_TIMEOUT,
         root: bool = False,
         input: str | None = None,
-    ) -> CommandResult: ...
+        on_output: Callable[[str], None] | None = None,
+    ) -> CommandResult:
+        """Run argv (as root through sudo when asked and not root). `on_output` gets each line of
+        stdout and stderr as it comes; the result still carries both in full."""
+        ...
 
     def which(self, name: str) -> str | None: ...
+
+    def run_attached(self, argv: Sequence[str], *, root: bool = False) -> int:
+        """Run a command that asks the person at this terminal (it gets stdin/stdout); its exit code."""
+        ...
 
     def terminate_running(self) -> None:
         """Stop the commands this host is running right now (the app is quitting)."""
@@ -88,6 +96,10 @@ class Host(Protocol):
     def readlink(self, path: str) -> str | None: ...
 
     def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult: ...
+
+    def remove_file(self, path: str) -> WriteResult:
+        """Delete a file after backing it up (rollback of a file a run created)."""
+        ...
 
     def nvml(self) -> Any:
         """The NVML binding: the real `pynvml` module, or a fake with the same surface."""
@@ -195,6 +207,7 @@ class RealHost:
         timeout: float = DEFAULT_TIMEOUT,
         root: bool = False,
         input: str | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> CommandResult:
         import sh  # imported here: ~40 ms that commands which run nothing need not pay
 
@@ -205,9 +218,24 @@ class RealHost:
         exe = self.which(run_argv[0])
         if exe is None:
             return CommandResult(argv, RC_NOT_FOUND, "", f"{run_argv[0]}: command not found")
+        streams: dict[str, Any] = {}
+        out_lines: list[str] = []
+        err_lines: list[str] = []
+        if on_output is not None:
+
+            def collect(into: list[str]) -> Callable[[Any], None]:
+                def line(chunk: Any) -> None:
+                    text = _decode(chunk)
+                    into.append(text)
+                    on_output(text.rstrip("\n"))
+
+                return line
+
+            streams = {"_out": collect(out_lines), "_err": collect(err_lines)}
         try:
             running = sh.Command(exe)(
                 *run_argv[1:],
+                **streams,
                 _bg=True,
                 _ok_code=list(range(256)),
                 _timeout=timeout,
@@ -231,7 +259,20 @@ class RealHost:
         finally:
             with self._lock:
                 self._running.pop(id(running), None)
+        if on_output is not None:
+            return CommandResult(argv, running.exit_code, "".join(out_lines), "".join(err_lines))
         return CommandResult(argv, running.exit_code, _decode(running.stdout), _decode(running.stderr))
+
+    def run_attached(self, argv: Sequence[str], *, root: bool = False) -> int:
+        import subprocess
+
+        argv = tuple(argv)
+        if root and os.geteuid() != 0:
+            argv = ("sudo", "--", *argv)  # at the terminal sudo may ask for the password itself
+        exe = self.which(argv[0])
+        if exe is None:
+            return RC_NOT_FOUND
+        return subprocess.call([exe, *argv[1:]], env=self._env)
 
     def terminate_running(self) -> None:
         """Stop every command still running (a cancelled worker does not stop its child)."""
@@ -282,6 +323,15 @@ class RealHost:
 
     def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
         return atomic_write(Path(path), text, mode=mode, backup_root=self._backup_root)
+
+    def remove_file(self, path: str) -> WriteResult:
+        target = Path(path)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = self._backup_root / stamp / str(target).lstrip("/")
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, backup)
+        target.unlink()
+        return WriteResult(str(target), str(backup))
 
     def nvml(self) -> Any:
         import pynvml

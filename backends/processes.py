@@ -58,7 +58,6 @@ class ProcessTable:
             return None
 
 
-
 def _user(proc: Any) -> str:
     try:
         return proc.username()

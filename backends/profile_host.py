@@ -61,17 +61,27 @@ class ProfileHost:
         timeout: float = DEFAULT_TIMEOUT,
         root: bool = False,
         input: str | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> CommandResult:
         argv = tuple(argv)
         self.commands.append(RecordedCommand(argv, root, input))
         answer = self.profile.commands.get(shlex.join(argv))
         if answer is None:
             if self.which(argv[0]) is None:
-                return CommandResult(argv, RC_NOT_FOUND, "", f"{argv[0]}: command not found")
-            return CommandResult(
-                argv, RC_NOT_FOUND, "", f"{shlex.join(argv)}: not recorded in profile {self.profile.name}"
-            )
-        return CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
+                result = CommandResult(argv, RC_NOT_FOUND, "", f"{argv[0]}: command not found")
+            else:
+                result = CommandResult(
+                    argv, RC_NOT_FOUND, "", f"{shlex.join(argv)}: not recorded in profile {self.profile.name}"
+                )
+        else:
+            result = CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
+        if on_output is not None:
+            for line in (result.stdout + result.stderr).splitlines():
+                on_output(line)
+        return result
+
+    def run_attached(self, argv: Sequence[str], *, root: bool = False) -> int:
+        return self.run(argv, root=root).returncode
 
     def terminate_running(self) -> None:
         """Nothing runs for real on a simulated machine."""
@@ -126,6 +136,14 @@ class ProfileHost:
         self._files[path] = text
         self._dirs = None
         return WriteResult(path, backup)
+
+    def remove_file(self, path: str) -> WriteResult:
+        path = posixpath.normpath(path)
+        if path not in self._files:
+            raise FileNotFoundError(path)
+        del self._files[path]
+        self._dirs = None
+        return WriteResult(path, f"(profile) {path}")
 
     def nvml(self) -> Any:
         return FakeNvml(self.profile.nvml, motion=self.motion, hidden_pids=self.killed)

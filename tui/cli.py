@@ -45,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--answers", metavar="F", help="answers file (TOML) with your choices")
     plan.add_argument("--format", choices=("text", "sh", "json"), default="text")
 
+    apply = sub.add_parser(
+        "apply", parents=[profile_opt], help="run the plan for an answers file (the way to provision nodes alike)"
+    )
+    apply.add_argument("--answers", metavar="F", help="answers file (TOML); without it the recommended choices")
+    apply.add_argument("--yes", action="store_true", help="do not ask before running")
+    apply.add_argument("--dry-run", action="store_true", help="print the steps and change nothing")
+
+    rollback = sub.add_parser("rollback", parents=[profile_opt], help="put back the files the last run wrote")
+    rollback.add_argument("--dry-run", action="store_true", help="say which files would be restored")
+
     runtime = sub.add_parser("runtime", parents=[profile_opt], help="container runtime configs: configure")
     rsub = runtime.add_subparsers(dest="runtime_command", metavar="ACTION", required=True, parser_class=_Parser)
     conf = rsub.add_parser(
@@ -193,6 +203,60 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
     else:
         sys.stdout.write(render_text(plan))
     return EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from backends.doctor import run_doctor
+    from backends.plan import render_text
+    from backends.planners import build_plan
+
+    selections = _load_answers(args.answers)
+    host, profile = _host(args, env)
+    plan = build_plan(run_doctor(host), selections, source=args.answers or "answers")
+    sys.stdout.write(render_text(plan))
+    if args.dry_run or not plan.steps:
+        if args.dry_run:
+            print("dry run: nothing was changed")
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("gpuwiz: error: apply without a terminal needs --yes (after reading the plan)", file=sys.stderr)
+            return EXIT_USAGE
+        answer = input(f"\nRun these {len(plan.steps)} steps on {profile or 'this machine'}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing was changed")
+            return EXIT_OK
+    from .apply_text import run_plan_in_terminal
+
+    return run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
+
+
+def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from backends.rollback import apply_rollback, rollback_actions
+    from backends.run_state import load_state
+
+    host, profile = _host(args, env)
+    state = load_state(env)
+    if state is None or not state.files:
+        print("gpuwiz: no run has written a file here: nothing to roll back")
+        return EXIT_OK
+    if (state.profile or None) != profile:
+        print(
+            f"gpuwiz: the last run was on {state.profile or 'this machine'}, not {profile or 'this machine'}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    actions = rollback_actions(host, state)
+    if args.dry_run:
+        for action in actions:
+            print(action.describe())
+        print("dry run: nothing was changed")
+        return EXIT_OK
+    lines = apply_rollback(host, actions)
+    for line in lines:
+        print(line)
+    print("Packages and services the run changed stay as they are; rollback puts back files.")
+    return EXIT_FAILED if any(line.startswith("cannot") for line in lines) else EXIT_OK
 
 
 def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -360,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runtime": cmd_runtime,
         "profile": cmd_profile,
         "monitor": cmd_monitor,
+        "apply": cmd_apply,
+        "rollback": cmd_rollback,
         None: cmd_tui,
     }
     try:
