@@ -28,6 +28,7 @@ SEVERITY_ORDER = (Status.FAIL, Status.WARN, Status.OK, Status.SKIP)  # what need
 class LayersScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "reprobe", "Re-probe"),
+        Binding("x", "run_plan", "Run plan"),
         Binding("m", "app.monitor", "Monitor"),
         *[Binding(str(n), f"choose({n - 1})", show=False) for n in range(1, len(LAYERS) + 1)],
     ]
@@ -136,6 +137,33 @@ class LayersScreen(Screen[None]):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show_detail(Layer(event.option_id))
+
+    def action_run_plan(self) -> None:
+        """Run the chosen layer's steps, after a yes; then probe again (the layer turns green only
+        if its checks pass)."""
+        from backends.plan import Plan
+
+        from .run import RunScreen
+
+        layer = self._current()
+        steps = tuple(s for s in self.plan.steps if s.layer is layer) if self.plan else ()
+        if not steps:
+            self.notify(f"{layer.title}: no steps to run here.", timeout=5)
+            return
+        plan = Plan(steps, tuple(n for n in self.plan.notes if n.layer is layer) if self.plan else ())
+        where = "this SIMULATED machine" if self.app.host.simulated else "this machine"  # type: ignore[attr-defined]
+        reboot = "\nA reboot follows." if plan.needs_reboot else ""
+        question = f"Run the {len(steps)} step(s) of {layer.title} on {where}?\nThey are the plan shown below.{reboot}"
+
+        def after_run(outcome) -> None:
+            self.action_reprobe()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                title = f"{layer.title}: {len(steps)} step(s)"
+                self.app.push_screen(RunScreen(plan, title=title, selections=self.picks), after_run)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Run"), answered)
 
     def action_choose(self, index: int) -> None:
         self.query_one(LayerList).highlighted = index

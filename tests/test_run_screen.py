@@ -1,0 +1,105 @@
+"""The run screen: live output, failure with Retry / Skip, Cancel, and back to the layers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backends.executor import RunStatus
+from backends.findings import Layer
+from backends.plan import FileEdit, Plan, Step
+from backends.profile_host import ProfileHost
+from backends.profiles import load_profile
+from tui.app import GpuwizApp
+from tui.screens.run import RunScreen
+
+
+def app_on(profile: str) -> tuple[GpuwizApp, ProfileHost]:
+    host = ProfileHost(load_profile(profile, {"HOME": "/nonexistent"}))
+    return GpuwizApp(host=host, profile_name=profile), host
+
+
+async def settled(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+    await pilot.pause()
+
+
+def output_of(screen: RunScreen) -> str:
+    return "\n".join(line.text for line in screen.query_one("#run-output").lines)
+
+
+def test_a_plan_that_works_runs_to_the_end():
+    app, host = app_on("laptop-mx150")
+    plan = Plan(
+        (
+            Step("t.list", "List the GPUs", Layer.DRIVER, argv=("nvidia-smi", "-L"), needs_root=False),
+            Step("t.write", "Write a file", Layer.DRIVER, edit=FileEdit("/etc/gpuwiz-test.conf", "x\n")),
+        )
+    )
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            results = []
+            pilot.app.push_screen(RunScreen(plan, title="test"), results.append)
+            await settled(pilot)
+            screen = pilot.app.screen
+            assert isinstance(screen, RunScreen) and screen.outcome.status is RunStatus.DONE
+            assert "GeForce MX150" in output_of(screen)
+            assert host.read_text("/etc/gpuwiz-test.conf") == "x\n"
+            await pilot.press("q")
+            await pilot.pause()
+            assert results and results[0].status is RunStatus.DONE
+
+    asyncio.run(go())
+
+
+def test_failure_then_skip_then_back_to_the_layers():
+    app, host = app_on("fresh-rtx3060")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("2", "x")
+            await pilot.pause()
+            assert pilot.app.screen.__class__.__name__ == "ConfirmScreen"
+            await pilot.press("y")
+            await settled(pilot)
+            screen = pilot.app.screen
+            assert isinstance(screen, RunScreen)
+            assert screen.outcome.status is RunStatus.FAILED and screen.outcome.next_index == 1
+            assert "not recorded in profile" in output_of(screen)
+            assert host.read_text("/etc/modprobe.d/blacklist-nouveau.conf") or host.writes  # step 1 ran
+            await pilot.press("s")
+            await settled(pilot)
+            assert screen.outcome.next_index >= 2  # went past the skipped step
+            await pilot.press("q")
+            await settled(pilot)
+            assert pilot.app.screen.__class__.__name__ == "LayersScreen"
+
+    asyncio.run(go())
+
+
+def test_no_answer_runs_nothing():
+    app, host = app_on("fresh-rtx3060")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("2", "x", "n")
+            await settled(pilot)
+            assert pilot.app.screen.__class__.__name__ == "LayersScreen"
+            assert not host.writes and not any(c.argv[0] == "update-initramfs" for c in host.commands)
+
+    asyncio.run(go())
+
+
+def test_run_screen_failure_snapshot(snap_compare):
+    app, _ = app_on("fresh-rtx3060")
+
+    async def run_driver(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("2", "x", "y")
+        await settled(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_driver)

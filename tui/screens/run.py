@@ -1,0 +1,204 @@
+"""Running a layer's plan: each step's output live, progress, elapsed time, Cancel, and after a
+failure Retry / Skip / Quit. The executor runs on a worker thread; its events go through a
+queue that the screen drains every 50 ms and writes in one batch (line-by-line writes from a
+thread are ~100× slower)."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
+
+from backends.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
+from backends.plan import Plan
+from backends.run_log import RunLog
+from backends.run_state import RunState, files_of, save_state
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class RunScreen(Screen[RunOutcome | None]):
+    """Dismissed with the outcome (None when nothing ran) so the wizard probes again."""
+
+    BINDINGS = [
+        Binding("c,ctrl+c", "cancel", "Cancel"),
+        Binding("r", "retry", "Retry"),
+        Binding("s", "skip", "Skip"),
+        Binding("q,escape", "close", "Back"),
+    ]
+
+    def __init__(self, plan: Plan, *, title: str, selections: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.plan = plan
+        self.title_text = title
+        self.selections = selections or {}
+        self.outcome: RunOutcome | None = None
+        self.running = False
+        self._events: queue.SimpleQueue[StepEvent] = queue.SimpleQueue()
+        self._executor: Executor | None = None
+        self._log: RunLog | None = None
+        self._step_started = 0.0
+        self._current = ""
+        self._frame = 0
+        self._writes: list = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self.title_text, id="run-title")
+        yield ProgressBar(total=len(self.plan.steps), show_eta=False, id="run-progress")
+        yield Static("", id="run-step")
+        yield RichLog(id="run-output", wrap=True, markup=False, highlight=False, max_lines=5000)
+        yield Static("", id="run-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        host = self.app.host  # type: ignore[attr-defined]
+        self._log = RunLog(None) if host.simulated else RunLog.for_run(self.app.host.env)  # type: ignore[attr-defined]
+        self._executor = Executor(host, self.plan, emit=self._events.put, log=self._log, interactive=self._attached)
+        self.set_interval(0.05, self._drain)
+        self._start(0)
+
+    # --- running ---------------------------------------------------------------------------------
+
+    def _start(self, index: int, *, skip_first: bool = False) -> None:
+        self.running = True
+        self._set_status("")
+        self.refresh_bindings()
+        self._run(index, skip_first)
+
+    @work(thread=True, exclusive=True, group="run")
+    def _run(self, index: int, skip_first: bool) -> None:
+        assert self._executor is not None
+        outcome = self._executor.run(index, skip_first=skip_first)
+        self.app.call_from_thread(self._finished, outcome)
+
+    def _attached(self, argv: tuple[str, ...], root: bool) -> int:
+        """A step that asks at the terminal: the TUI steps aside while it runs (from the worker)."""
+
+        def run_it() -> int:
+            with self.app.suspend():
+                return self.app.host.run_attached(argv, root=root)  # type: ignore[attr-defined]
+
+        return self.app.call_from_thread(run_it)
+
+    def _drain(self) -> None:
+        lines: list[Text] = []
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            lines += self._show_event(event)
+        if lines:
+            self.query_one(RichLog).write(Text("\n").join(lines))
+        if self.running and self._current:
+            self._frame += 1
+            spin = (
+                SPINNER[self._frame % len(SPINNER)]
+                if self.app.console.encoding.startswith("utf")
+                else "-\\|/"[self._frame % 4]
+            )
+            elapsed = time.monotonic() - self._step_started
+            self.query_one("#run-step", Static).update(f"{spin} {self._current}  {elapsed:.0f} s")
+
+    def _show_event(self, event: StepEvent) -> list[Text]:
+        n = f"[{event.index + 1}/{len(self.plan.steps)}]"
+        bar = self.query_one(ProgressBar)
+        if event.kind is EventKind.STARTED:
+            self._step_started = time.monotonic()
+            self._current = f"{n} {event.step.title}"
+            return [Text(f"{n} {event.step.title}", style="bold")]
+        if event.kind is EventKind.OUTPUT:
+            return [Text.from_ansi("    " + event.text, style="dim")]
+        if event.kind is EventKind.SKIPPED:
+            bar.advance(1)
+            return [Text(f"    = {event.text}", style="cyan")]
+        if event.kind is EventKind.FINISHED:
+            bar.advance(1)
+            return [Text(f"    done ({event.elapsed_s:.1f} s)", style="green")]
+        return [Text(f"    failed: {event.text}", style="bold red")]
+
+    def _finished(self, outcome: RunOutcome) -> None:
+        self._drain()
+        self.running = False
+        self.outcome = outcome
+        self._writes += outcome.writes
+        self._current = ""
+        host = self.app.host  # type: ignore[attr-defined]
+        if not host.simulated:
+            save_state(
+                host.env,
+                RunState(
+                    status=outcome.status.value,
+                    next_step=outcome.next_index,
+                    steps=tuple(s.id for s in self.plan.steps),
+                    selections=dict(self.selections),
+                    files=files_of(self._writes),
+                    log=str(self._log.path if self._log and self._log.path else ""),
+                ),
+            )
+        where = f"  Log: {self._log.path}" if self._log and self._log.path else ""
+        messages = {
+            RunStatus.DONE: ("All steps done. Esc/q: back; the layer is checked again." + where, "bold green"),
+            RunStatus.REBOOT: (
+                "A reboot is needed now. Reboot, then start gpuwiz again: it offers to go on from here." + where,
+                "bold yellow",
+            ),
+            RunStatus.CANCELLED: ("Cancelled between steps. r: go on, q: back." + where, "bold yellow"),
+            RunStatus.FAILED: (
+                f"Step {outcome.next_index + 1} failed: {outcome.failure}\nr: retry  s: skip it  q: back{where}",
+                "bold red",
+            ),
+        }
+        text, style = messages[outcome.status]
+        self.query_one("#run-step", Static).update("")
+        self._set_status(text, style)
+        self.refresh_bindings()
+
+    def _set_status(self, text: str, style: str = "") -> None:
+        self.query_one("#run-status", Static).update(Text(text, style=style))
+
+    # --- keys ------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        failed = (
+            not self.running
+            and self.outcome is not None
+            and self.outcome.status
+            in (
+                RunStatus.FAILED,
+                RunStatus.CANCELLED,
+            )
+        )
+        if action == "cancel":
+            return self.running
+        if action in ("retry", "skip"):
+            return failed
+        return True
+
+    def action_cancel(self) -> None:
+        if self._executor is not None and self.running:
+            self._set_status("Cancelling after this step…", "bold yellow")
+            self._executor.cancel()
+
+    def action_retry(self) -> None:
+        if self.outcome is not None and not self.running:
+            self._start(self.outcome.next_index)
+
+    def action_skip(self) -> None:
+        if self.outcome is not None and not self.running and self.outcome.status is RunStatus.FAILED:
+            self._start(self.outcome.next_index, skip_first=True)
+
+    def action_close(self) -> None:
+        if self.running:
+            self.notify("Steps are running: c cancels after the current one.", severity="warning")
+            return
+        if self._log is not None:
+            self._log.close()
+        self.dismiss(self.outcome)
