@@ -46,6 +46,15 @@ def offered_choices(report: DoctorReport, planners: list[Planner] | None = None)
     return sorted(found, key=lambda c: LAYERS.index(c.layer))
 
 
+def check_known_keys(selections: Selections, planners: list[Planner] | None = None, *, source: str) -> None:
+    """InputError for a key no planner knows (a typo), whatever machine this is."""
+    planners = load_backends("planner") if planners is None else planners
+    known = {key for p in planners for key in p.keys}
+    for key in selections:
+        if key not in known:
+            raise InputError(source, f"{key}: unknown choice (known: {', '.join(sorted(known))})")
+
+
 def check_selections(
     report: DoctorReport, selections: Selections, planners: list[Planner], *, source: str = "answers"
 ) -> list[PlanNote]:
@@ -54,12 +63,9 @@ def check_selections(
     One answers file provisions several machines alike, so a choice that does not arise on this one
     (a branch where a driver is already installed) is said, not an error; a typo is an error.
     """
-    known = {key for p in planners for key in p.keys}
+    check_known_keys(selections, planners, source=source)
     offered = offered_choices(report, planners)
     offered_keys = {c.key for c in offered}
-    for key in selections:
-        if key not in known:
-            raise InputError(source, f"{key}: unknown choice (known: {', '.join(sorted(known))})")
     validate(offered, {k: v for k, v in selections.items() if k in offered_keys}, source=source)
     return [
         PlanNote(Layer(key.split(".", 1)[0]), f"{key} = {value!r} is not used: that choice does not arise here.")

@@ -19,12 +19,22 @@ class GpuwizApp(App[None]):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, host: Host, profile_name: str | None = None, monitor: MonitorConfig | None = None) -> None:
-        """`monitor`: start on the monitor (`gpuwiz monitor`) instead of the wizard."""
+    def __init__(
+        self,
+        host: Host,
+        profile_name: str | None = None,
+        monitor: MonitorConfig | None = None,
+        answers: dict[str, str] | None = None,
+        answers_source: str = "",
+    ) -> None:
+        """`monitor`: start on the monitor (`gpuwiz monitor`) instead of the wizard; `answers`: the
+        wizard starts with an answers file's choices, to review before running."""
         super().__init__()
         self.host = host
         self.profile_name = profile_name
         self.monitor = monitor
+        self.answers = answers or {}
+        self.answers_source = answers_source
         self.crash_line: str | None = None  # set when an unexpected error ended the app
         self.sub_title = f"SIMULATED machine: {profile_name}" if profile_name else "this machine"
 
@@ -57,7 +67,7 @@ class GpuwizApp(App[None]):
         else:
             from .screens.layers import LayersScreen  # the probes and planners: not for the monitor alone
 
-            self.push_screen(LayersScreen())
+            self.push_screen(LayersScreen(self.answers, self.answers_source))
 
     def action_monitor(self) -> None:
         if not isinstance(self.screen, MonitorScreen):

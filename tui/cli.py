@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 a finding or step failed, 2 bad usage or input, 3 internal error, 4 reboot needed.",
         parents=[profile_opt],
     )
+    parser.add_argument(
+        "--answers", dest="wizard_answers", metavar="F", help="the wizard starts with this answers file's choices"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     doctor = sub.add_parser("doctor", parents=[profile_opt], help="findings per layer (exit 1 if one failed)")
@@ -175,17 +178,9 @@ def _load_answers(path: str | None) -> dict[str, str]:
     """The answers file's choices as selections ("driver.branch" → "570"); {} without a file."""
     if path is None:
         return {}
-    from backends.choices import selections_from_answers
-    from backends.errors import InputError
-    from backends.toml_compat import toml_error_line, tomllib
+    from backends.answers import load_answers
 
-    try:
-        with open(path, "rb") as fh:
-            return selections_from_answers(tomllib.load(fh), source=path)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
+    return load_answers(path)
 
 
 def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -397,6 +392,7 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
+    _load_answers(getattr(args, "wizard_answers", None))  # a bad answers file: its error first, exit 2
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("gpuwiz: the wizard needs a terminal; without one use `gpuwiz doctor` or `gpuwiz plan`", file=sys.stderr)
         return EXIT_USAGE
@@ -404,10 +400,14 @@ def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int:
+    answers_path = getattr(args, "wizard_answers", None) if monitor is None else None
+    answers = _load_answers(answers_path)
     host, profile = _host(args, env, live=True)
     from .app import GpuwizApp
 
-    app = GpuwizApp(host=host, profile_name=profile, monitor=monitor)
+    app = GpuwizApp(
+        host=host, profile_name=profile, monitor=monitor, answers=answers, answers_source=answers_path or ""
+    )
     app.run()
     if app.crash_line:
         print(app.crash_line, file=sys.stderr)

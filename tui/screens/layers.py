@@ -29,16 +29,19 @@ class LayersScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "reprobe", "Re-probe"),
         Binding("x", "run_plan", "Run plan"),
+        Binding("a", "save_answers", "Save answers"),
         Binding("m", "app.monitor", "Monitor"),
         *[Binding(str(n), f"choose({n - 1})", show=False) for n in range(1, len(LAYERS) + 1)],
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, picks: dict[str, str] | None = None, answers_source: str = "") -> None:
+        """`picks`: choices loaded from an answers file, to review before running."""
         super().__init__()
         self.report: DoctorReport | None = None
         self.plan: Plan | None = None
         self.choices: list[Choice] = []
-        self.picks: dict[str, str] = {}  # what the user picked; the rest stays recommended
+        self.picks: dict[str, str] = dict(picks or {})  # what the user picked; the rest stays recommended
+        self.answers_source = answers_source
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,13 +65,21 @@ class LayersScreen(Screen[None]):
         choices = offered_choices(report)
         offered = {c.key: c for c in choices}
         # picks that no longer arise (a driver got installed) or no longer fit are dropped on a re-probe
-        selections = {k: v for k, v in self.picks.items() if k in offered and v in offered[k].values}
+        selections = {k: v for k, v in self.picks.items() if k in offered and offered[k].accepts(v)}
+        dropped = sorted(set(self.picks) - set(selections))
+        refused = ""
         try:
             plan = build_plan(report, selections, source="choices")
-        except InputError:
-            selections = {}
+        except InputError as exc:
+            refused, selections = exc.message, {}
             plan = build_plan(report, {}, source="choices")
         self.app.call_from_thread(self._show_report, report, choices, plan, selections)
+        if self.answers_source and (dropped or refused):
+            said = refused or f"{', '.join(dropped)} do not arise on this machine"
+            self.app.call_from_thread(
+                self.notify, f"{self.answers_source}: {said} (recommended values used)", timeout=10
+            )
+        self.answers_source = ""  # said once; later re-probes keep what the user picked
 
     def _show_report(self, report: DoctorReport, choices: list[Choice], plan: Plan, selections: dict[str, str]) -> None:
         self.report = report
@@ -164,6 +175,31 @@ class LayersScreen(Screen[None]):
                 self.app.push_screen(RunScreen(plan, title=title, selections=self.picks), after_run)
 
         self.app.push_screen(ConfirmScreen(question, yes="Run"), answered)
+
+    def action_save_answers(self) -> None:
+        import os
+
+        from .save_answers import SaveAnswersScreen
+
+        if self.report is None:
+            return
+
+        def save(path: str | None) -> None:
+            if not path:
+                return
+            from pathlib import Path
+
+            from backends.answers import answers_text, save_answers
+
+            machine = getattr(self.app, "profile_name", None) or "this machine"
+            try:
+                save_answers(Path(path).expanduser(), answers_text(self.choices, self.picks, machine=machine))
+            except OSError as exc:
+                self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error", timeout=8)
+                return
+            self.notify(f"Saved {path}. On the next node: gpuwiz apply --answers {path}", timeout=10)
+
+        self.app.push_screen(SaveAnswersScreen(os.path.join(os.getcwd(), "gpuwiz-answers.toml")), save)
 
     def action_choose(self, index: int) -> None:
         self.query_one(LayerList).highlighted = index

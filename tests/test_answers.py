@@ -1,0 +1,76 @@
+"""Answers files: written commented with tomlkit, read back to the same plan; the wizard saves one."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backends.answers import answers_text, load_answers
+from backends.doctor import run_doctor
+from backends.plan import render_text
+from backends.planners import build_plan, offered_choices
+from backends.profile_host import ProfileHost
+from backends.profiles import load_profile
+from tui.app import GpuwizApp
+from tui.cli import main
+
+
+def report_of(profile: str):
+    return run_doctor(ProfileHost(load_profile(profile, {"HOME": "/nonexistent"})))
+
+
+def test_round_trip_gives_the_same_plan(tmp_path):
+    report = report_of("fresh-rtx3060")
+    choices = offered_choices(report)
+    picks = {
+        "driver.method": "cuda-repo",
+        "driver.branch": "580",
+        "runtime.install": "containerd",
+        "runtime.cdi": "yes",
+    }
+    text = answers_text(choices, picks, machine="fresh-rtx3060")
+    assert "# Driver branch:" in text and "recommended here:" in text
+    path = tmp_path / "answers.toml"
+    path.write_text(text)
+    loaded = load_answers(str(path))
+    assert {k: loaded[k] for k in picks} == picks
+    assert build_plan(report, loaded, source=str(path)).steps == build_plan(report, picks, source="x").steps
+
+
+def test_saved_file_drives_plan_and_apply_dry_run_alike(tmp_path, capsys):
+    report = report_of("fresh-rtx3060")
+    path = tmp_path / "answers.toml"
+    path.write_text(answers_text(offered_choices(report), {"driver.branch": "535"}))
+    assert main(["--profile", "fresh-rtx3060", "plan", "--answers", str(path)]) == 0
+    planned = capsys.readouterr().out
+    assert main(["--profile", "fresh-rtx3060", "apply", "--answers", str(path), "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith(planned)
+    assert planned == render_text(build_plan(report, load_answers(str(path)), source=str(path)))
+
+
+def test_a_bad_answers_file_for_the_wizard_is_exit_2(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("[driver]\nflavor = 'open'\n")
+    assert main(["--profile", "fresh-rtx3060", "--answers", str(path)]) == 2
+    assert "driver.flavor" in capsys.readouterr().err
+
+
+def test_the_wizard_saves_and_loads_answers(tmp_path):
+    target = tmp_path / "node-answers.toml"
+    host = ProfileHost(load_profile("fresh-rtx3060", {"HOME": "/nonexistent"}))
+    app = GpuwizApp(host=host, profile_name="fresh-rtx3060", answers={"runtime.cdi": "yes"}, answers_source="a.toml")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            assert pilot.app.screen.picks == {"runtime.cdi": "yes"}
+            await pilot.press("a")
+            await pilot.pause()
+            field = pilot.app.screen.query_one("#save-path")
+            field.value = str(target)
+            await pilot.press("enter")
+            await pilot.pause()
+
+    asyncio.run(go())
+    loaded = load_answers(str(target))
+    assert loaded["runtime.cdi"] == "yes" and loaded["driver.method"] == "ubuntu-drivers"
