@@ -103,3 +103,31 @@ def test_run_screen_failure_snapshot(snap_compare):
         await settled(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_driver)
+
+
+def test_after_a_reboot_the_wizard_offers_to_go_on(tmp_path, monkeypatch):
+    import os
+
+    from backends.host import RealHost
+    from backends.run_state import RunState, load_state, save_state
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    env = dict(os.environ)
+    steps = ("driver.blacklist-nouveau", "driver.install", "driver.reboot", "toolkit.install")
+    save_state(env, RunState("reboot", 3, steps, selections={"runtime.cdi": "yes"}))
+    app = GpuwizApp(host=RealHost(env))
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            screen = pilot.app.screen
+            assert screen.__class__.__name__ == "ConfirmScreen"
+            assert "after Driver (step 3 of 4)" in screen.question and "Container toolkit" in screen.question
+            await pilot.press("y")
+            await settled(pilot)
+            layers = pilot.app.screen
+            assert layers.__class__.__name__ == "LayersScreen"
+            assert layers.query_one("#layers").highlighted == 2
+
+    asyncio.run(go())
+    assert load_state(env).status == "resumed"

@@ -67,7 +67,48 @@ class GpuwizApp(App[None]):
         else:
             from .screens.layers import LayersScreen  # the probes and planners: not for the monitor alone
 
-            self.push_screen(LayersScreen(self.answers, self.answers_source))
+            resume = self._resumable_run()
+            picks = dict(resume.selections) if resume and not self.answers else self.answers
+            layers = LayersScreen(picks, self.answers_source)
+            self.push_screen(layers)
+            if resume is not None:
+                self._offer_resume(layers, resume)
+
+    def _resumable_run(self):
+        """The last run on this machine if it stopped for a reboot (not for a simulated machine)."""
+        if self.host.simulated:
+            return None
+        from backends.errors import InputError
+        from backends.run_state import load_state
+
+        try:
+            state = load_state(self.host.env)
+        except InputError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return None
+        return state if state is not None and state.resumable else None
+
+    def _offer_resume(self, layers, state) -> None:
+        from dataclasses import replace
+
+        from backends.findings import LAYERS, Layer
+        from backends.run_state import save_state
+
+        from .screens.confirm import ConfirmScreen
+
+        done_layer = Layer(state.steps[state.next_step - 1].split(".", 1)[0])
+        index = min(LAYERS.index(done_layer) + 1, len(LAYERS) - 1)
+        question = (
+            f"The last run stopped for a reboot after {done_layer.title} (step {state.next_step} of "
+            f"{len(state.steps)}). Go on with {LAYERS[index].title}, with the same choices?"
+        )
+
+        def answered(yes: bool | None) -> None:
+            save_state(self.host.env, replace(state, status="resumed" if yes else "declined"))
+            if yes:
+                layers.action_choose(index)
+
+        self.push_screen(ConfirmScreen(question, yes="Go on"), answered)
 
     def action_monitor(self) -> None:
         if not isinstance(self.screen, MonitorScreen):
