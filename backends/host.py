@@ -6,6 +6,7 @@ machine profile. Nothing else in gpuwiz starts processes or touches system files
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -126,6 +127,26 @@ def backup_dir_default(env: Mapping[str, str]) -> Path:
     return state_dir(env) / "backups"
 
 
+def _writable(path: Path) -> bool:
+    """Can this process replace `path` itself (the file and its directory, for the rename)?"""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def _backup_target(backup_root: Path, path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = backup_root / stamp / str(path).lstrip("/")
+    n = 1
+    while target.exists():
+        target = backup_root / f"{stamp}.{n}" / str(path).lstrip("/")
+        n += 1
+    return target
+
+
 def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path) -> WriteResult:
     """Write `text` to `path` atomically (temp file, fsync, rename), keeping mode and owner.
 
@@ -139,12 +160,7 @@ def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path) 
     except FileNotFoundError:
         pass
     if st is not None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = backup_root / stamp / str(path).lstrip("/")
-        n = 1
-        while target.exists():
-            target = backup_root / f"{stamp}.{n}" / str(path).lstrip("/")
-            n += 1
+        target = _backup_target(backup_root, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
         backup = str(target)
@@ -178,7 +194,12 @@ class RealHost:
 
     simulated = False
 
-    def __init__(self, env: Mapping[str, str] | None = None, backup_root: Path | None = None):
+    def __init__(
+        self, env: Mapping[str, str] | None = None, backup_root: Path | None = None, *, euid: int | None = None
+    ):
+        """`euid`: act as that user id (tests of the non-root paths while running as root)."""
+        self._euid = os.geteuid() if euid is None else euid
+        self._sudo_password: str | None = None  # in memory only, for this process's life
         self._env = dict(os.environ if env is None else env)
         # Probes parse tools' output: keep it in the C locale's words whatever the user's language.
         self._env["LC_ALL"] = "C"
@@ -213,8 +234,12 @@ class RealHost:
 
         argv = tuple(argv)
         run_argv = argv
-        if root and os.geteuid() != 0:
-            run_argv = ("sudo", "-n", "--", *argv)
+        if root and self._euid != 0:
+            if self._sudo_password is not None:  # -S: the password on stdin, -p '': no prompt in the output
+                run_argv = ("sudo", "-S", "-p", "", "--", *argv)
+                input = self._sudo_password + "\n" + (input or "")
+            else:
+                run_argv = ("sudo", "-n", "--", *argv)
         exe = self.which(run_argv[0])
         if exe is None:
             return CommandResult(argv, RC_NOT_FOUND, "", f"{run_argv[0]}: command not found")
@@ -267,12 +292,34 @@ class RealHost:
         import subprocess
 
         argv = tuple(argv)
-        if root and os.geteuid() != 0:
+        if root and self._euid != 0:
             argv = ("sudo", "--", *argv)  # at the terminal sudo may ask for the password itself
         exe = self.which(argv[0])
         if exe is None:
             return RC_NOT_FOUND
         return subprocess.call([exe, *argv[1:]], env=self._env)
+
+    def sudo_mode(self) -> str:
+        """How root commands run: "root", "passwordless", "password" (ask once) or "none" (no sudo)."""
+        if self._euid == 0:
+            return "root"
+        if self.which("sudo") is None:
+            return "none"
+        if self._sudo_password is not None:
+            return "password"
+        return "passwordless" if self.run(("sudo", "-n", "true"), timeout=10).ok else "password"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Strings a log must never contain (the sudo password)."""
+        return (self._sudo_password,) if self._sudo_password else ()
+
+    def set_sudo_password(self, password: str) -> bool:
+        """Keep the password for this process's root commands if sudo accepts it (`sudo -S -v`)."""
+        result = self.run(("sudo", "-S", "-p", "", "-v"), input=password + "\n", timeout=20)
+        if result.ok:
+            self._sudo_password = password
+        return result.ok
 
     def terminate_running(self) -> None:
         """Stop every command still running (a cancelled worker does not stop its child)."""
@@ -322,16 +369,57 @@ class RealHost:
             return None
 
     def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
+        if self._euid != 0 and not _writable(Path(path)):
+            return self._write_with_sudo(Path(path), text, mode)
         return atomic_write(Path(path), text, mode=mode, backup_root=self._backup_root)
 
     def remove_file(self, path: str) -> WriteResult:
         target = Path(path)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = self._backup_root / stamp / str(target).lstrip("/")
+        backup = _backup_target(self._backup_root, target)
         backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(target, backup)
-        target.unlink()
+        if self._euid != 0 and not _writable(target):
+            self._sudo(("cp", "-p", str(target), str(backup)))
+            self._sudo(("rm", "-f", str(target)))
+        else:
+            shutil.copy2(target, backup)
+            target.unlink()
         return WriteResult(str(target), str(backup))
+
+    def _sudo(self, argv: tuple[str, ...]) -> None:
+        result = self.run(argv, root=True, timeout=60)
+        if not result.ok:
+            why = (result.stderr or result.stdout).strip().splitlines()
+            raise PermissionError(
+                errno.EACCES, f"`sudo {' '.join(argv)}` failed: {why[-1] if why else result.returncode}"
+            )
+
+    def _write_with_sudo(self, path: Path, text: str, mode: int | None) -> WriteResult:
+        """The same promise as atomic_write (backup, mode and owner kept, rename into place) for a
+        file only root may write: staged beside the target with `sudo install`, then `sudo mv`."""
+        try:
+            st: os.stat_result | None = path.stat()
+        except FileNotFoundError:
+            st = None
+        backup = None
+        if st is not None:
+            target = _backup_target(self._backup_root, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._sudo(("cp", "-p", str(path), str(target)))
+            backup = str(target)
+        else:
+            self._sudo(("mkdir", "-p", str(path.parent)))
+        fd, tmp = tempfile.mkstemp(prefix="gpuwiz-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            file_mode = mode if mode is not None else (st.st_mode & 0o7777 if st else 0o644)
+            owner = (str(st.st_uid), str(st.st_gid)) if st else ("0", "0")
+            staged = f"{path}.gpuwiz-tmp"
+            self._sudo(("install", "-m", f"{file_mode:04o}", "-o", owner[0], "-g", owner[1], tmp, staged))
+            self._sudo(("mv", "-f", staged, str(path)))
+        finally:
+            os.unlink(tmp)
+        return WriteResult(str(path), backup)
 
     def nvml(self) -> Any:
         import pynvml

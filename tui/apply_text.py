@@ -22,7 +22,7 @@ def run_plan_in_terminal(
     console = Console(highlight=False, soft_wrap=True)  # piped: one line per line, never re-wrapped
     unicode = console.encoding.lower().startswith("utf")
     ok, failed = ("✓", "✗") if unicode else ("+", "x")
-    log = RunLog.for_run(env)
+    log = RunLog.for_run(env, secrets=getattr(host, "secrets", ()))
     total = len(plan.steps)
     with Progress(
         TextColumn("{task.description}"),

@@ -221,9 +221,32 @@ def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing was changed")
             return EXIT_OK
+    if plan.needs_root and not _root_ready(host):
+        return EXIT_FAILED
     from .apply_text import run_plan_in_terminal
 
     return run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
+
+
+def _root_ready(host: Any) -> bool:
+    """Steps need root: fine as root or with passwordless sudo; else ask for the password once."""
+    mode = host.sudo_mode() if hasattr(host, "sudo_mode") else "root"
+    if mode in ("root", "passwordless"):
+        return True
+    if mode == "none":
+        print("gpuwiz: these steps need root and there is no sudo here: run gpuwiz as root", file=sys.stderr)
+        return False
+    if not sys.stdin.isatty():
+        print("gpuwiz: these steps need root and sudo asks for a password: run gpuwiz with sudo", file=sys.stderr)
+        return False
+    import getpass
+
+    for _ in range(3):
+        if host.set_sudo_password(getpass.getpass(f"[sudo] password for {host.user} (kept in memory only): ")):
+            return True
+        print("Sorry, try again.", file=sys.stderr)
+    print("gpuwiz: sudo did not accept the password; nothing was changed", file=sys.stderr)
+    return False
 
 
 def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:

@@ -169,10 +169,26 @@ class LayersScreen(Screen[None]):
         def after_run(outcome) -> None:
             self.action_reprobe()
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def start(ready: bool | None = True) -> None:
+            if ready:
                 title = f"{layer.title}: {len(steps)} step(s)"
                 self.app.push_screen(RunScreen(plan, title=title, selections=self.picks), after_run)
+            else:
+                self.notify("Nothing was run: sudo did not get a password.", severity="warning")
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            host = self.app.host  # type: ignore[attr-defined]
+            mode = host.sudo_mode() if plan.needs_root and hasattr(host, "sudo_mode") else "root"
+            if mode == "none":
+                self.notify("These steps need root and there is no sudo: run gpuwiz as root.", severity="error")
+            elif mode == "password" and not host.secrets:
+                from .password import PasswordScreen
+
+                self.app.push_screen(PasswordScreen(host.user), start)
+            else:
+                start()
 
         self.app.push_screen(ConfirmScreen(question, yes="Run"), answered)
 

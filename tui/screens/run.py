@@ -59,7 +59,7 @@ class RunScreen(Screen[RunOutcome | None]):
 
     def on_mount(self) -> None:
         host = self.app.host  # type: ignore[attr-defined]
-        self._log = RunLog(None) if host.simulated else RunLog.for_run(self.app.host.env)  # type: ignore[attr-defined]
+        self._log = RunLog(None) if host.simulated else RunLog.for_run(host.env, secrets=getattr(host, "secrets", ()))
         self._executor = Executor(host, self.plan, emit=self._events.put, log=self._log, interactive=self._attached)
         self.set_interval(0.05, self._drain)
         self._start(0)
