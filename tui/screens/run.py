@@ -160,6 +160,25 @@ class RunScreen(Screen[RunOutcome | None]):
         self.query_one("#run-step", Static).update("")
         self._set_status(text, style)
         self.refresh_bindings()
+        if outcome.status is RunStatus.FAILED:
+            self._diagnose(self.plan.steps[outcome.next_index].layer)
+
+    @work(thread=True, exclusive=True, group="diagnose")
+    def _diagnose(self, layer) -> None:
+        """What the layer's checks say now: the finding behind the failure and its fix."""
+        from backends.doctor import run_doctor
+        from backends.findings import Status
+
+        report = run_doctor(self.app.host)  # type: ignore[attr-defined]
+        failing = [f for f in report.layer(layer).findings if f.status in (Status.FAIL, Status.WARN)]
+        lines = [Text(f"What the {layer.title} checks say now:", style="bold")]
+        for finding in failing[:3]:
+            lines.append(Text(f"  {finding.message}  [{finding.id}]", style="yellow"))
+            if finding.fix:
+                lines.append(Text(f"    fix: {finding.fix}", style="cyan"))
+        if not failing:
+            lines.append(Text("  no failing finding: the step's own output above says why", style="dim"))
+        self.app.call_from_thread(self.query_one(RichLog).write, Text("\n").join(lines))
 
     def _set_status(self, text: str, style: str = "") -> None:
         self.query_one("#run-status", Static).update(Text(text, style=style))
