@@ -28,7 +28,8 @@ GPU_OPERATOR_CHART_VERSION = "v26.7.0"
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 GPU_OPERATOR_REPO = ("nvidia", "https://helm.ngc.nvidia.com/nvidia")
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
-WAIT = "300s"
+WAIT_S = 300
+WAIT = f"{WAIT_S}s"
 GPU_TAINT = f"{GPU}=present:NoSchedule"
 # helm 3.13+: a label on the release (not on its objects), so an uninstall removes only what gpuwiz installed
 RELEASE_LABELS = ("--labels", "managed-by=gpuwiz")
@@ -377,6 +378,7 @@ def _verify(report: DoctorReport, node: str, kubectl: tuple[str, ...], tolerate:
             needs_root=False,
             verifies=("k8s.allocatable",),
             why="The device plugin registers the GPUs with the kubelet; the node then lists nvidia.com/gpu.",
+            wait_s=WAIT_S,
         ),
         Step(
             "k8s.test-job-manifest",
@@ -408,6 +410,7 @@ def _verify(report: DoctorReport, node: str, kubectl: tuple[str, ...], tolerate:
             ),
             needs_root=False,
             why="The image is pulled first; a GPU node without a free GPU leaves it pending.",
+            wait_s=WAIT_S,
         ),
         Step(
             "k8s.test-job-logs",

@@ -48,6 +48,7 @@ class Step:
     verifies: tuple[str, ...] = ()  # finding ids that prove the step worked
     why: str = ""
     interactive: bool = False  # asks the person at the terminal (a one-time password): it gets the terminal
+    wait_s: int | None = None  # it waits for something, at most this long (the UI counts down)
 
     def __post_init__(self) -> None:
         if (self.argv is None) == (self.edit is None):

@@ -131,3 +131,21 @@ def test_after_a_reboot_the_wizard_offers_to_go_on(tmp_path, monkeypatch):
 
     asyncio.run(go())
     assert load_state(env).status == "resumed"
+
+
+def test_a_waiting_step_counts_down():
+    from backends.host import RealHost
+
+    plan = Plan((Step("k8s.wait", "Wait for the GPUs", Layer.K8S, argv=("sleep", "3"), needs_root=False, wait_s=300),))
+    app = GpuwizApp(host=RealHost())
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            pilot.app.push_screen(RunScreen(plan, title="wait"))
+            await pilot.pause(1.0)
+            line = str(pilot.app.screen.query_one("#run-step").render())
+            assert "Wait for the GPUs" in line and "s left of 300 s" in line
+            await pilot.app.workers.wait_for_complete()
+
+    asyncio.run(go())

@@ -46,6 +46,7 @@ class RunScreen(Screen[RunOutcome | None]):
         self._step_started = 0.0
         self._current = ""
         self._frame = 0
+        self._wait_s: int | None = None
         self._writes: list = []
 
     def compose(self) -> ComposeResult:
@@ -105,7 +106,10 @@ class RunScreen(Screen[RunOutcome | None]):
                 else "-\\|/"[self._frame % 4]
             )
             elapsed = time.monotonic() - self._step_started
-            self.query_one("#run-step", Static).update(f"{spin} {self._current}  {elapsed:.0f} s")
+            line = f"{spin} {self._current}  {elapsed:.0f} s"
+            if self._wait_s:  # a wait with a deadline: count down, not a blind spinner
+                line += f"  ({max(0.0, self._wait_s - elapsed):.0f} s left of {self._wait_s} s)"
+            self.query_one("#run-step", Static).update(line)
 
     def _show_event(self, event: StepEvent) -> list[Text]:
         n = f"[{event.index + 1}/{len(self.plan.steps)}]"
@@ -113,6 +117,7 @@ class RunScreen(Screen[RunOutcome | None]):
         if event.kind is EventKind.STARTED:
             self._step_started = time.monotonic()
             self._current = f"{n} {event.step.title}"
+            self._wait_s = event.step.wait_s
             return [Text(f"{n} {event.step.title}", style="bold")]
         if event.kind is EventKind.OUTPUT:
             return [Text.from_ansi("    " + event.text, style="dim")]
