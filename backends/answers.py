@@ -9,8 +9,10 @@ comments, so the file explains itself when it is copied to the next node.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomlkit
 
@@ -19,6 +21,9 @@ from .errors import InputError
 from .findings import LAYERS
 from .toml_compat import toml_error_line, tomllib
 
+if TYPE_CHECKING:
+    from .doctor import DoctorReport
+
 HEADER = (
     "gpuwiz answers file: the choices for `gpuwiz apply --answers FILE` (docs/answers.md).",
     "One table per layer. A choice that does not arise on a node is noted in its plan and skipped,",
@@ -26,16 +31,52 @@ HEADER = (
 )
 
 
-def answers_text(choices: list[Choice], selections: Selections, *, machine: str = "") -> str:
+def same_state(report: DoctorReport) -> dict[str, str]:
+    """What this node has, as choices for the next one: its driver branch and module flavour, the
+    toolkit version, how the runtime is set up (CDI, default runtime) and the cluster's GPU stack."""
+    f = report.facts
+    out: dict[str, str] = {}
+    driver = f.driver
+    version = driver.kernel_module_version if driver else None
+    if version and re.match(r"\d+\.", version):
+        out["driver.branch"] = version.split(".", 1)[0]
+    if driver and driver.module_flavour in ("open", "proprietary"):
+        out["driver.flavour"] = driver.module_flavour
+    toolkit = f.toolkit
+    installed = [
+        p for p in (toolkit.packages if toolkit else ()) if p.installed and p.name == "nvidia-container-toolkit"
+    ]
+    if installed:
+        out["toolkit.version"] = installed[0].version
+    runtime = f.runtime
+    engine = (runtime.containerd or runtime.docker) if runtime else None
+    if engine is not None:
+        if engine.cdi is not None:
+            out["runtime.cdi"] = "yes" if engine.cdi else "no"
+        out["runtime.default"] = "yes" if engine.default_runtime == "nvidia" else "no"
+    k8s = f.k8s
+    if k8s is not None and (k8s.device_plugin or k8s.gpu_operator):
+        out["k8s.stack"] = "gpu-operator" if k8s.gpu_operator else "device-plugin"
+    return out
+
+
+def answers_text(
+    choices: list[Choice], selections: Selections, *, machine: str = "", as_here: Selections | None = None
+) -> str:
+    """`as_here`: values of choices that do not arise on this machine (its driver is installed) but
+    will on the next node: written so that node ends up the same (see same_state)."""
     doc = tomlkit.document()
     for line in HEADER:
         doc.add(tomlkit.comment(line))
     if machine:
         doc.add(tomlkit.comment(f"Saved on {machine}."))
     values = effective(choices, selections)
+    offered = {c.key for c in choices}
+    extra = {k: v for k, v in (as_here or {}).items() if k not in offered}
     for layer in LAYERS:
         mine = [c for c in choices if c.layer is layer]
-        if not mine:
+        theirs = sorted(k for k in extra if k.startswith(layer.value + "."))
+        if not mine and not theirs:
             continue
         table = tomlkit.table()
         for choice in mine:
@@ -44,6 +85,9 @@ def answers_text(choices: list[Choice], selections: Selections, *, machine: str 
             table.add(tomlkit.comment(f"{choice.title}: {options}{also}"))
             table.add(tomlkit.comment(f"recommended here: {choice.recommended} ({choice.reason.rstrip('.')})"))
             table.add(choice.name, values[choice.key])
+        for key in theirs:
+            table.add(tomlkit.comment("as on this node (the choice arises on a node that still needs it)"))
+            table.add(key.split(".", 1)[1], extra[key])
         doc.add(tomlkit.nl())
         doc.add(layer.value, table)
     return tomlkit.dumps(doc)

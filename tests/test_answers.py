@@ -74,3 +74,39 @@ def test_the_wizard_saves_and_loads_answers(tmp_path):
     asyncio.run(go())
     loaded = load_answers(str(target))
     assert loaded["runtime.cdi"] == "yes" and loaded["driver.method"] == "ubuntu-drivers"
+
+
+def test_next_node_answers_carry_this_nodes_state(capsys, tmp_path):
+    """`plan --format answers` on a cluster node: the next node gets the same driver branch, module
+    flavour, toolkit version, CDI setting and GPU stack, even though none is a choice here."""
+    assert main(["--profile", "homelab-ready", "plan", "--format", "answers"]) == 0
+    text = capsys.readouterr().out
+    path = tmp_path / "next.toml"
+    path.write_text(text)
+    loaded = load_answers(str(path))
+    assert loaded["driver.branch"] == "535" and loaded["driver.flavour"] == "proprietary"
+    assert loaded["toolkit.version"] == "1.14.3-1" and loaded["runtime.cdi"] == "yes"
+    assert loaded["k8s.stack"] == "gpu-operator"
+    # on a fresh node the same file plans that branch
+    assert main(["--profile", "fresh-rtx3060", "plan", "--answers", str(path)]) == 0
+    assert "nvidia-driver-535" in capsys.readouterr().out
+
+
+def test_the_k8s_screen_shows_the_next_node_line():
+    host = ProfileHost(load_profile("k3s-node", {"HOME": "/nonexistent"}))
+    app = GpuwizApp(host=host, profile_name="k3s-node")
+
+    async def go():
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.press("5")
+            await pilot.pause()
+            from rich.console import Console
+
+            console = Console(width=100, record=True, file=open("/dev/null", "w"))
+            console.print(pilot.app.screen.query_one("#plan-view").content)
+            text = console.export_text()
+            assert "The next GPU node" in text and "gpuwiz apply --answers gpuwiz-answers.toml" in text
+            assert "[driver]" in text
+
+    asyncio.run(go())

@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", parents=[profile_opt], help="print the steps that would make every layer healthy")
     plan.add_argument("--answers", metavar="F", help="answers file (TOML) with your choices")
-    plan.add_argument("--format", choices=("text", "sh", "json"), default="text")
+    plan.add_argument(
+        "--format",
+        choices=("text", "sh", "json", "answers"),
+        default="text",
+        help="answers: this machine's choices as an answers file, for `apply` on the next node",
+    )
 
     apply = sub.add_parser(
         "apply", parents=[profile_opt], help="run the plan for an answers file (the way to provision nodes alike)"
@@ -190,8 +195,17 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env)
-    plan = build_plan(run_doctor(host), selections, source=args.answers or "answers")
-    if args.format == "json":
+    report = run_doctor(host)
+    plan = build_plan(report, selections, source=args.answers or "answers")
+    if args.format == "answers":
+        from backends.answers import answers_text, same_state
+        from backends.planners import offered_choices
+
+        text = answers_text(
+            offered_choices(report), selections, machine=profile or "this machine", as_here=same_state(report)
+        )
+        sys.stdout.write(text)
+    elif args.format == "json":
         print(json.dumps(plan_document(plan, profile=profile), indent=2))
     elif args.format == "sh":
         sys.stdout.write(render_sh(plan))

@@ -141,10 +141,34 @@ class LayersScreen(Screen[None]):
         choices = tuple(c for c in self.choices if c.layer is layer)
         values = effective(list(choices), self.picks)
         detail.show_layer(
-            layer, r.status, layer_rows(self.report.facts, layer), findings, steps, notes, choices, values
+            layer,
+            r.status,
+            layer_rows(self.report.facts, layer),
+            findings,
+            steps,
+            notes,
+            choices,
+            values,
+            scale_out=self._scale_out() if layer is Layer.K8S else None,
         )
         if scroll:
             self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def _scale_out(self) -> tuple[str, str] | None:
+        """On a cluster node: the answers file and the command that bring the next node here."""
+        from backends.answers import answers_text, same_state
+
+        k8s = self.report.facts.k8s if self.report else None
+        if k8s is None or k8s.flavour is None or k8s.api_error:
+            return None
+        said = (
+            "Save these choices (a) as gpuwiz-answers.toml, copy it to the new node once it joined the "
+            "cluster, and run there:  sudo gpuwiz apply --answers gpuwiz-answers.toml --yes"
+        )
+        if k8s.gpu_operator:
+            said += " (the GPU Operator runs the device plugin on it by itself; gpuwiz installs its driver, toolkit and runtime)"
+        machine = getattr(self.app, "profile_name", None) or k8s.node_name or "this node"
+        return said, answers_text(self.choices, self.picks, machine=machine, as_here=same_state(self.report))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show_detail(Layer(event.option_id))
@@ -205,11 +229,12 @@ class LayersScreen(Screen[None]):
                 return
             from pathlib import Path
 
-            from backends.answers import answers_text, save_answers
+            from backends.answers import answers_text, same_state, save_answers
 
             machine = getattr(self.app, "profile_name", None) or "this machine"
+            text = answers_text(self.choices, self.picks, machine=machine, as_here=same_state(self.report))
             try:
-                save_answers(Path(path).expanduser(), answers_text(self.choices, self.picks, machine=machine))
+                save_answers(Path(path).expanduser(), text)
             except OSError as exc:
                 self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error", timeout=8)
                 return

@@ -93,7 +93,9 @@ class LayerDetail(Vertical):
         notes: tuple[str, ...] = (),
         choices: tuple[Choice, ...] = (),
         values: dict[str, str] | None = None,
+        scale_out: tuple[str, str] | None = None,
     ) -> None:
+        """`scale_out`: (what to say, the answers file) for bringing the next node to this state."""
         mark, style = MARKS[status]
         title = Text(f"{layer.title}  ", style="bold")
         title.append(f"{mark} {status.value.upper()}", style=style)
@@ -106,4 +108,8 @@ class LayerDetail(Vertical):
             parts += [Text(note, style="dim") for note in notes]
         if rows:
             parts += [Text(""), Text("Detected", style="bold underline"), _facts_table(rows)]
+        if scale_out:
+            said, answers = scale_out
+            parts += [Text(""), Text("The next GPU node", style="bold underline"), Text(said)]
+            parts += [Text(answers.rstrip("\n"), style="dim")]
         self.query_one("#plan-view", Static).update(Group(*parts))
