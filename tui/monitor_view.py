@@ -319,16 +319,12 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     for m in gpu.mig_devices:
         mf = fraction(m.memory_used_mib, m.memory_total_mib)
         profile = m.name.rsplit("MIG ", 1)[-1] if "MIG " in m.name else m.name
-        sms = f"  {m.sm_count} SMs" if m.sm_count else ""
-        txt = f" {na(m.memory_used_mib)}/{m.memory_total_mib}MiB"
-        lines.append(
-            row(
-                (f"MIG {profile:<9}", "magenta"),
-                f" GI {m.gpu_instance_id} CI {m.compute_instance_id}{sms}  ",
-                colored_bar(mf, max(4, inner - 40 - len(txt)), u, memory_style(mf)),
-                txt,
-            )
-        )
+        sms = f"  {m.sm_count:>3} SMs" if m.sm_count else "         "
+        txt = f" {na(m.memory_used_mib)}/{m.memory_total_mib}MiB".rjust(16)
+        label = f"MIG {profile:<9}"
+        ids = f" GI {m.gpu_instance_id:<2} CI {m.compute_instance_id:<2}{sms}  "
+        bar_width = max(4, inner - len(label) - len(ids) - len(txt))
+        lines.append(row((label, "magenta"), ids, colored_bar(mf, bar_width, u, memory_style(mf)), txt))
     lines.append(_line(bl + h * (width - 2) + br))
     return lines
 
