@@ -313,9 +313,11 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     )
     if opts.graphs:
         label = f"{opts.metric:<5}"
-        lines.append(
-            row((label, "dim"), (sparkline(history.series(i, opts.metric), inner - len(label) - 1, u), "cyan"))
-        )
+        series = history.series(i, opts.metric)
+        if any(v is not None for v in series):
+            lines.append(row((label, "dim"), (sparkline(series, inner - len(label) - 1, u), "cyan")))
+        else:
+            lines.append(row((label, "dim"), ("not reported by this GPU (m: another graph)", "dim")))
     for m in gpu.mig_devices:
         mf = fraction(m.memory_used_mib, m.memory_total_mib)
         profile = m.name.rsplit("MIG ", 1)[-1] if "MIG " in m.name else m.name
