@@ -194,6 +194,7 @@ class K8sFacts:
     sandbox_errors: tuple[str, ...] = ()  # FailedCreatePodSandBox event messages (DIAGNOSTICS row 21)
     kubelet_cgroup_driver: str | None = None  # cgroupDriver of the kubelet's config: systemd | cgroupfs
     gpuwiz_releases: tuple[tuple[str, str], ...] = ()  # (namespace, name) of helm releases gpuwiz installed
+    helm_version: str | None = None  # `helm version --short` without its commit: "v3.14.2"
     runtime_class_by_gpuwiz: bool = False  # the RuntimeClass nvidia carries gpuwiz's label
 
 

@@ -6,6 +6,7 @@ manifests are generated as data and written as JSON files the plan shows before 
 
 from __future__ import annotations
 
+from .checks.k8s import helm_too_old
 from .choices import Choice, Option, Selections
 from .doctor import DoctorReport
 from .findings import Layer, Status
@@ -129,6 +130,16 @@ class K8sPlanner:
             steps.append(_plugin_runtime_class(k))
         stack = values.get("k8s.stack")
         default_nvidia = _nvidia_is_default(report)
+        if stack in ("device-plugin", "gpu-operator") and helm_too_old(k.helm_version):
+            steps.append(
+                PlanNote(
+                    L,
+                    f"helm {k.helm_version} cannot label releases (helm install --labels came with helm 3.13), and "
+                    "gpuwiz finds its releases again by that label to update or remove them: upgrade helm "
+                    "(https://helm.sh/docs/intro/install/), then plan again.",
+                )
+            )
+            stack = None
         if stack == "device-plugin":
             if node is not None and not any(
                 key in (GPU_PRESENT_LABEL, "feature.node.kubernetes.io/pci-10de.present") and value == "true"

@@ -204,3 +204,22 @@ def test_gpu_operator_validator_verdict(profile_host):
         "k8s.operator-validator"
     ]
     assert finding.status.value == "fail" and "init containers" in finding.fix
+
+
+def test_helm_older_than_3_13_cannot_label_releases():
+    from backends.checks.k8s import helm_too_old
+    from backends.profile_host import ProfileHost
+    from backends.profiles import CommandAnswer, load_profile
+
+    assert helm_too_old("v3.12.3") and helm_too_old("v2.17.0")
+    assert not helm_too_old("v3.13.0") and not helm_too_old("v3.16.2") and not helm_too_old(None)
+    profile = load_profile("k8s-no-gpu-support", {"HOME": "/nonexistent"})
+    commands = dict(profile.commands)
+    commands["helm version --short"] = CommandAnswer("v3.12.3+g3a31588\n")
+    report = run_doctor(ProfileHost(replace(profile, commands=commands)))
+    warn = [f for f in report.layer(Layer.K8S).findings if f.id == "k8s.helm-version"]
+    assert warn and "3.13" in warn[0].message
+    plan = build_plan(report, {})
+    assert not any(s.argv and "install" in s.argv and s.argv[0] == "helm" for s in plan.steps)
+    assert any("helm v3.12.3 cannot label releases" in n.text for n in plan.notes)
+    assert any(s.id == "k8s.runtimeclass" for s in plan.steps)  # what needs no helm is still planned

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..facts import K8sFacts, RuntimeFacts
 from ..findings import Finding, Layer, Status
 
@@ -12,7 +14,32 @@ def check_k8s(f: K8sFacts, runtime: RuntimeFacts | None = None) -> list[Finding]
     out = _check(f)
     if f.flavour is not None:
         out += _cgroup_driver(f, runtime)
+        out += _helm_version(f)
     return out
+
+
+HELM_LABELS_SINCE = (3, 13)  # helm install --labels arrived in helm 3.13
+
+
+def helm_too_old(version: str | None) -> bool:
+    """`--labels` (how gpuwiz finds its releases again) needs helm 3.13; unknown: assume new enough."""
+    m = re.match(r"v?(\d+)\.(\d+)", version or "")
+    return bool(m) and (int(m.group(1)), int(m.group(2))) < HELM_LABELS_SINCE
+
+
+def _helm_version(f: K8sFacts) -> list[Finding]:
+    if not helm_too_old(f.helm_version):
+        return []
+    return [
+        Finding(
+            "k8s.helm-version",
+            L,
+            Status.WARN,
+            f"helm {f.helm_version} is older than 3.13: it cannot label releases (--labels), which gpuwiz uses to "
+            "find the releases it installed.",
+            "Upgrade helm (https://helm.sh/docs/intro/install/), then plan again.",
+        )
+    ]
 
 
 def _cgroup_driver(f: K8sFacts, runtime: RuntimeFacts | None) -> list[Finding]:

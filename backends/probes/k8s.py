@@ -197,7 +197,11 @@ def probe_k8s(host: Host) -> K8sFacts:
         events, _ = get("events", "--all-namespaces", "--field-selector", SANDBOX_EVENT)
         sandbox = tuple(str(e.get("message", "")) for e in (events or {}).get("items", []))
     releases: tuple[tuple[str, str], ...] = ()
+    helm_version = None
     if host.which("helm"):
+        version = host.run(["helm", "version", "--short"], timeout=10)
+        if version.ok:
+            helm_version = version.stdout.strip().split("+", 1)[0] or None
         helm = ["helm", *(["--kubeconfig", kubeconfig] if kubeconfig else [])]
         listed = host.run([*helm, "list", "--all-namespaces", "--selector", GPUWIZ_SELECTOR, "-o", "json"], timeout=15)
         try:
@@ -215,6 +219,7 @@ def probe_k8s(host: Host) -> K8sFacts:
         **{
             **facts,
             "gpuwiz_releases": releases,
+            "helm_version": helm_version,
             "runtime_class_by_gpuwiz": ours,
             "node_name": node_name,
             "nodes": nodes,
