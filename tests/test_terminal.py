@@ -56,3 +56,63 @@ def test_wizard_shell_in_tmux(tmp_path, no_color):
         screen = _wait_for(session, "EXITED=0")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def _start(session: str, tmp_path, command: str, size=("80", "24")) -> None:
+    env = {"TERM": "xterm-256color", "PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    env_args = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", size[0], "-y", size[1], *env_args, command], check=True
+    )
+
+
+def _keys(session: str, *keys: str) -> None:
+    for key in keys:
+        subprocess.run(["tmux", "send-keys", "-t", session, key], check=True)
+        time.sleep(0.3)
+
+
+def test_run_a_layer_then_the_monitor_keys_only(tmp_path):
+    """fresh-rtx3060: run the driver layer (a step fails on the simulated machine), skip it, go back,
+    open the monitor (no driver yet: it says so), go back and quit — keys only, in a real terminal."""
+    session = f"gpuwiz-run-{os.getpid()}"
+    _start(session, tmp_path, f"{sys.executable} -m tui --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
+    try:
+        _wait_for(session, "[hardware.nvidia-gpu]")  # probed, the first layer painted
+        _keys(session, "2", "x")
+        _wait_for(session, "Run (y)")
+        _keys(session, "y")
+        screen = _wait_for(session, "r: retry  s: skip it  q: back")
+        assert "Step 2 failed" in screen
+        _keys(session, "s")
+        _wait_for(session, "Step 3 failed")
+        _keys(session, "q")
+        _wait_for(session, "x Run plan")
+        _keys(session, "m")
+        _wait_for(session, "NVML: LibraryNotFound")  # no driver yet: the monitor says so and the fix
+        _keys(session, "q")
+        _wait_for(session, "x Run plan")
+        _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_monitor_keys_only_at_80x24(tmp_path):
+    session = f"gpuwiz-mon-{os.getpid()}"
+    _start(session, tmp_path, f"{sys.executable} -m tui --profile dgx-h100x8 monitor; echo EXITED=$?; sleep 30")
+    try:
+        screen = _wait_for(session, "Processes")
+        assert screen.count("H100 80GB HBM3") == 8  # one line per GPU
+        _keys(session, "s")
+        _wait_for(session, "sort: cpu")
+        _keys(session, "f", "f")
+        _wait_for(session, "GPU 1 00000000:2A:00.0")  # the picked GPU's details
+        _keys(session, "t")
+        _wait_for(session, "Send SIGTERM (y)")
+        _keys(session, "n")
+        _wait_for(session, "nothing sent")
+        _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
