@@ -149,3 +149,53 @@ def test_a_waiting_step_counts_down():
             await pilot.app.workers.wait_for_complete()
 
     asyncio.run(go())
+
+
+def test_run_confirmation_snapshot(snap_compare):
+    app, _ = app_on("fresh-rtx3060")
+
+    async def ask(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("2", "x")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+
+
+def test_run_screen_failure_snapshot_120x40(snap_compare):
+    app, _ = app_on("fresh-rtx3060")
+
+    async def run_driver(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("2", "x", "y")
+        await settled(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_driver)
+
+
+def test_save_answers_snapshot(snap_compare):
+    app, _ = app_on("fresh-rtx3060")
+
+    async def ask(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        pilot.app.screen.query_one("#save-path").value = "/home/alice/gpuwiz-answers.toml"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+
+
+def test_password_snapshot(snap_compare):
+    from tui.screens.password import PasswordScreen
+
+    app, _ = app_on("fresh-rtx3060")
+
+    async def ask(pilot) -> None:
+        await settled(pilot)
+        pilot.app.push_screen(PasswordScreen("alice"))
+        await pilot.pause()
+        await pilot.press(*"secret")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
