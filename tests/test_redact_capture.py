@@ -84,3 +84,22 @@ def test_capture_redacts_the_kubeconfig_and_hostname(profile_host):
     text = capture_profile(profile_host("homelab-ready"))
     assert "node3" not in text
     assert "client-key-data: REDACTED" in text or "client-key-data" not in text
+
+
+def test_capture_keeps_the_monitors_fields_mig_devices_and_processes(profile_host):
+    """What the monitor reads (clocks, throttle reasons, MIG devices, process instances, running time)
+    survives capture and replay; UUIDs of GPUs and MIG devices are redacted."""
+    from backends.nvml_sampler import read_nvml
+
+    original = profile_host("a100-mig")
+    text = capture_profile(original, name="replayed")
+    replay = ProfileHost(parse_profile(text, "captured.toml"))
+    got, expected = read_nvml(replay.nvml()), read_nvml(profile_host("a100-mig").nvml())
+    gpu, want = got.gpus[0], expected.gpus[0]
+    assert [(m.gpu_instance_id, m.memory_total_mib, m.sm_count) for m in gpu.mig_devices] == [
+        (m.gpu_instance_id, m.memory_total_mib, m.sm_count) for m in want.mig_devices
+    ]
+    assert gpu.throttle_reasons == want.throttle_reasons and gpu.clocks_max_sm_mhz == want.clocks_max_sm_mhz
+    assert [(p.pid, p.gpu_instance_id) for p in gpu.processes] == [(p.pid, p.gpu_instance_id) for p in want.processes]
+    assert "MIG-8c2d1f6e" not in text and "GPU-4b6a1e2c" not in text
+    assert "elapsed_s" in text
