@@ -8,9 +8,7 @@ comments, so the file explains itself when it is copied to the next node.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,19 +106,9 @@ def load_answers(path: str) -> dict[str, str]:
     return selections
 
 
-def save_answers(path: Path, text: str) -> None:
-    """Atomically: a half-written answers file must never be what the next node reads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+def save_answers(path: Path, text: str, backup_root: Path | None = None) -> None:
+    """Atomically (a half-written answers file must never be what the next node reads); an existing
+    file is backed up first when `backup_root` is given."""
+    from .host import atomic_write
+
+    atomic_write(path, text, mode=None, backup_root=backup_root)

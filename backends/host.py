@@ -147,10 +147,11 @@ def _backup_target(backup_root: Path, path: Path) -> Path:
     return target
 
 
-def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path) -> WriteResult:
+def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path | None) -> WriteResult:
     """Write `text` to `path` atomically (temp file, fsync, rename), keeping mode and owner.
 
-    An existing file is first copied to `backup_root/<timestamp>/<absolute path>`.
+    An existing file is first copied to `backup_root/<timestamp>/<absolute path>` (None: gpuwiz's
+    own files, such as its state, which need no backup).
     """
     path = Path(path)
     backup: str | None = None
@@ -159,7 +160,7 @@ def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path) 
         st = path.stat()
     except FileNotFoundError:
         pass
-    if st is not None:
+    if st is not None and backup_root is not None:
         target = _backup_target(backup_root, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)

@@ -7,8 +7,6 @@ Written atomically; a state file that cannot be read is reported, never silently
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Mapping
 import tomlkit
 
 from .errors import InputError
-from .host import WriteResult
+from .host import WriteResult, atomic_write
 from .logs import state_dir
 from .toml_compat import toml_error_line, tomllib
 
@@ -78,13 +76,7 @@ def save_state(env: Mapping[str, str], state: RunState) -> Path:
     run.add("files", files)
     doc.add("last_run", run)
     path = state_path(env)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(tomlkit.dumps(doc))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, tomlkit.dumps(doc), mode=0o600, backup_root=None)
     return path
 
 

@@ -230,11 +230,12 @@ class LayersScreen(Screen[None]):
             from pathlib import Path
 
             from backends.answers import answers_text, same_state, save_answers
+            from backends.host import backup_dir_default
 
             machine = getattr(self.app, "profile_name", None) or "this machine"
             text = answers_text(self.choices, self.picks, machine=machine, as_here=same_state(self.report))
             try:
-                save_answers(Path(path).expanduser(), text)
+                save_answers(Path(path).expanduser(), text, backup_dir_default(os.environ))
             except OSError as exc:
                 self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error", timeout=8)
                 return
