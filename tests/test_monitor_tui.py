@@ -292,3 +292,22 @@ def test_real_library_without_driver_shows_the_panel():
             assert any("Trying again" in line for line in lines)
 
     asyncio.run(go())
+
+
+def test_from_the_wizard_d_leads_to_the_driver_layer_when_nvml_cannot_start():
+    host = ProfileHost(load_profile("fresh-rtx3060", {"HOME": "/nonexistent"}))
+    app = GpuwizApp(host=host, profile_name="fresh-rtx3060")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.press("m")
+            await sampled(pilot)
+            assert pilot.app.screen.sample.problem == "LibraryNotFound"
+            await pilot.press("d")
+            await pilot.pause()
+            layers = pilot.app.screen
+            assert layers.__class__.__name__ == "LayersScreen"
+            assert layers.query_one("#layers").highlighted == 1
+
+    asyncio.run(go())

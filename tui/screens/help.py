@@ -41,6 +41,7 @@ Colours: temperature near the slowdown threshold, power near the cap.
   ↑/↓      select a process (PgUp/PgDn)
   t / K    send it SIGTERM / SIGKILL (asks first; off with --readonly)
   p        pause
+  d        the driver layer (from the wizard, while NVML cannot start)
   q / Esc  close
 
 Headless: gpuwiz monitor --once (a table), --json (docs/monitor-json.md)."""

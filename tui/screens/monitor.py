@@ -70,6 +70,7 @@ class MonitorScreen(Screen[None]):
         Binding("t", "signal('TERM')", "TERM"),
         Binding("K", "signal('KILL')", "KILL"),
         Binding("p", "pause", "Pause"),
+        Binding("d", "driver_layer", "Driver layer"),
         Binding("up", "move(-1)", show=False),
         Binding("down", "move(1)", show=False),
         Binding("pageup", "move(-10)", show=False),
@@ -85,6 +86,7 @@ class MonitorScreen(Screen[None]):
         self._lock = threading.Lock()  # the worker adds to the history while a key re-renders
         self._wake = threading.Event()
         self._suspended = False
+        self._had_problem = False
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -162,6 +164,10 @@ class MonitorScreen(Screen[None]):
 
     def _show(self, lines) -> None:
         self.query_one(LinesView).set_lines(lines)
+        problem = self.sample is not None and self.sample.problem is not None
+        if problem != self._had_problem:  # the footer offers the driver layer only while NVML cannot start
+            self._had_problem = problem
+            self.refresh_bindings()
 
     def _redraw(self) -> None:
         with self._lock:
@@ -191,6 +197,17 @@ class MonitorScreen(Screen[None]):
             self.app.exit()
         else:
             self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "driver_layer":  # the wizard's fix for "NVML cannot start", one key away
+            return not self.config.standalone and self.sample is not None and self.sample.problem is not None
+        return True
+
+    def action_driver_layer(self) -> None:
+        self.app.pop_screen()
+        layers = self.app.screen
+        if hasattr(layers, "action_choose"):
+            layers.action_choose(1)
 
     def action_metric(self) -> None:
         keys = [m.key for m in METRICS]
