@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
 
+from backends.apt_progress import AptProgress
 from backends.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
 from backends.plan import Plan
 from backends.run_log import RunLog
@@ -47,6 +48,7 @@ class RunScreen(Screen[RunOutcome | None]):
         self._current = ""
         self._frame = 0
         self._wait_s: int | None = None
+        self._apt = AptProgress()
         self._writes: list = []
 
     def compose(self) -> ComposeResult:
@@ -54,11 +56,13 @@ class RunScreen(Screen[RunOutcome | None]):
         yield Static(self.title_text, id="run-title")
         yield ProgressBar(total=len(self.plan.steps), show_eta=False, id="run-progress")
         yield Static("", id="run-step")
+        yield ProgressBar(show_eta=False, id="run-apt")
         yield RichLog(id="run-output", wrap=True, markup=False, highlight=False, max_lines=5000)
         yield Static("", id="run-status")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#run-apt", ProgressBar).display = False
         host = self.app.host  # type: ignore[attr-defined]
         self._log = RunLog(None) if host.simulated else RunLog.for_run(host.env, secrets=getattr(host, "secrets", ()))
         self._executor = Executor(host, self.plan, emit=self._events.put, log=self._log, interactive=self._attached)
@@ -107,6 +111,8 @@ class RunScreen(Screen[RunOutcome | None]):
             )
             elapsed = time.monotonic() - self._step_started
             line = f"{spin} {self._current}  {elapsed:.0f} s"
+            if self._apt.label:
+                line += f"  ({self._apt.label})"
             if self._wait_s:  # a wait with a deadline: count down, not a blind spinner
                 line += f"  ({max(0.0, self._wait_s - elapsed):.0f} s left of {self._wait_s} s)"
             self.query_one("#run-step", Static).update(line)
@@ -115,11 +121,18 @@ class RunScreen(Screen[RunOutcome | None]):
         n = f"[{event.index + 1}/{len(self.plan.steps)}]"
         bar = self.query_one(ProgressBar)
         if event.kind is EventKind.STARTED:
+            self._apt = AptProgress()
+            self.query_one("#run-apt", ProgressBar).display = False
             self._step_started = time.monotonic()
             self._current = f"{n} {event.step.title}"
             self._wait_s = event.step.wait_s
             return [Text(f"{n} {event.step.title}", style="bold")]
         if event.kind is EventKind.OUTPUT:
+            self._apt.feed(event.text)
+            if self._apt.fraction is not None:  # apt says how far it is: a bar for the packages
+                apt_bar = self.query_one("#run-apt", ProgressBar)
+                apt_bar.display = True
+                apt_bar.update(total=100, progress=round(100 * self._apt.fraction))
             return [Text.from_ansi("    " + event.text, style="dim")]
         if event.kind is EventKind.SKIPPED:
             bar.advance(1)
