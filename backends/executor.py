@@ -103,11 +103,17 @@ class Executor:
                     self.log.write(f"   already done: {done_already}")
                     self.emit(StepEvent(EventKind.SKIPPED, index, step, done_already, time.monotonic() - began))
                 else:
-                    write = self._act(index, step)
-                    if write is not None:
-                        outcome.writes.append(write)
-                    for unit in step.restarts:
-                        self._command(index, step, ("systemctl", "restart", unit), root=True)
+                    self._begin(step)
+                    acted = False
+                    try:
+                        write = self._act(index, step)
+                        if write is not None:
+                            outcome.writes.append(write)
+                        for unit in step.restarts:
+                            self._command(index, step, ("systemctl", "restart", unit), root=True)
+                        acted = True
+                    finally:
+                        self._end(index, step, acted)
                     self.emit(StepEvent(EventKind.FINISHED, index, step, elapsed_s=time.monotonic() - began))
             except StepFailed as exc:
                 reason = "cancelled" if self._cancel.is_set() else str(exc)
@@ -123,6 +129,17 @@ class Executor:
         return outcome
 
     # --- one step --------------------------------------------------------------------------------
+
+    def _begin(self, step: Step) -> None:
+        begin = getattr(self.host, "begin_step", None)  # a simulated machine acts the step out
+        if begin is not None:
+            begin(step)
+
+    def _end(self, index: int, step: Step, acted: bool) -> None:
+        end = getattr(self.host, "end_step", None)
+        if end is not None:
+            last = max(i for i, s in enumerate(self.plan.steps) if s.layer is step.layer)
+            end(step, last_of_layer=acted and index == last, ok=acted)
 
     def _done_already(self, step: Step) -> str:
         if step.edit is not None:

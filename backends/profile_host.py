@@ -11,7 +11,7 @@ from .fake_nvml import FakeNvml
 from .host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
 from .nvml_motion import moved_cpu
 from .processes import ProcessInfo
-from .profiles import MachineProfile, decode_file_bytes
+from .profiles import CommandAnswer, MachineProfile, decode_file_bytes
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,24 @@ class ProfileHost:
 
     simulated = True
 
-    def __init__(self, profile: MachineProfile, *, motion: tuple[int, Callable[[], float]] | None = None):
-        """`motion=(seed, clock)`: NVML values and processes move over time (the monitor's demo)."""
+    def __init__(
+        self,
+        profile: MachineProfile,
+        *,
+        motion: tuple[int, Callable[[], float]] | None = None,
+        simulate_steps: bool = False,
+    ):
+        """`motion=(seed, clock)`: NVML values and processes move over time (the monitor's demo).
+        `simulate_steps`: plan steps run here succeed, and once a layer's steps have run the machine
+        becomes what the profile's `[after.LAYER]` says (the wizard and `apply` on a profile)."""
         self.profile = profile
+        self.simulate_steps = simulate_steps
+        self._commands: dict[str, CommandAnswer] = dict(profile.commands)
+        self._executables: list[str] = list(profile.executables)
+        self._nvml = profile.nvml
+        self._processes = dict(profile.processes)
+        self._in_step = False
+        self.applied: list[str] = []  # the [after.LAYER] overlays applied so far
         self.motion = motion
         self._t0 = motion[1]() if motion else 0.0
         self.killed: set[int] = set()  # PIDs signalled away: NVML stops listing them
@@ -65,7 +80,9 @@ class ProfileHost:
     ) -> CommandResult:
         argv = tuple(argv)
         self.commands.append(RecordedCommand(argv, root, input))
-        answer = self.profile.commands.get(shlex.join(argv))
+        answer = self._commands.get(shlex.join(argv))
+        if answer is None and self._in_step:
+            answer = CommandAnswer(f"(simulated) {shlex.join(argv)}\n")  # a plan step on a simulated machine
         if answer is None:
             if self.which(argv[0]) is None:
                 result = CommandResult(argv, RC_NOT_FOUND, "", f"{argv[0]}: command not found")
@@ -87,7 +104,7 @@ class ProfileHost:
         """Nothing runs for real on a simulated machine."""
 
     def which(self, name: str) -> str | None:
-        for exe in self.profile.executables:
+        for exe in self._executables:
             if exe == name or ("/" in exe and posixpath.basename(exe) == name and "/" not in name):
                 return exe if "/" in exe else f"/usr/bin/{exe}"
         return None
@@ -137,6 +154,34 @@ class ProfileHost:
         self._dirs = None
         return WriteResult(path, backup)
 
+    # --- simulated runs (the executor calls these around each step's action) --------------------
+
+    def begin_step(self, step: Any) -> None:
+        self._in_step = self.simulate_steps
+
+    def end_step(self, step: Any, *, last_of_layer: bool, ok: bool = True) -> None:
+        """After a layer's last step (or a reboot step) the machine is what `[after.LAYER]` says."""
+        self._in_step = False
+        layer = step.layer.value
+        if self.simulate_steps and ok and (last_of_layer or step.reboot) and layer not in self.applied:
+            self.apply_overlay(layer)
+
+    def apply_overlay(self, layer: str) -> None:
+        overlay = self.profile.after.get(layer)
+        if overlay is None:
+            return
+        self.applied.append(layer)
+        self._executables += [e for e in overlay.executables if e not in self._executables]
+        for path in overlay.remove_files:
+            self._files.pop(path, None)
+        self._files.update(overlay.files)
+        self._links.update(overlay.links)
+        self._commands.update(overlay.commands)
+        if overlay.nvml is not None:
+            self._nvml = overlay.nvml
+        self._processes.update(overlay.processes)
+        self._dirs = None
+
     def remove_file(self, path: str) -> WriteResult:
         path = posixpath.normpath(path)
         if path not in self._files:
@@ -146,10 +191,10 @@ class ProfileHost:
         return WriteResult(path, f"(profile) {path}")
 
     def nvml(self) -> Any:
-        return FakeNvml(self.profile.nvml, motion=self.motion, hidden_pids=self.killed)
+        return FakeNvml(self._nvml, motion=self.motion, hidden_pids=self.killed)
 
     def process_info(self, pid: int) -> ProcessInfo | None:
-        proc = self.profile.processes.get(pid)
+        proc = self._processes.get(pid)
         if proc is None or pid in self.killed:
             return None
         cpu, elapsed = proc.cpu_percent, proc.elapsed_s
@@ -163,8 +208,8 @@ class ProfileHost:
         import signal
 
         name = signal.Signals(signum).name
-        proc = self.profile.processes.get(pid)
-        gpu_pids = {p.pid for g in (self.profile.nvml.gpus if self.profile.nvml else ()) for p in g.processes}
+        proc = self._processes.get(pid)
+        gpu_pids = {p.pid for g in (self._nvml.gpus if self._nvml else ()) for p in g.processes}
         if pid in self.killed or (proc is None and pid not in gpu_pids):
             return f"process {pid} is gone already"
         if self.user != "root" and proc is not None and proc.user != self.user:

@@ -54,6 +54,20 @@ class ProfileHostProcess:
 
 
 @dataclass(frozen=True)
+class ProfileOverlay:
+    """What a simulated machine looks like once a layer's plan has run (and, for the driver, after
+    the reboot): replaces or adds these records. See docs/profiles.md, `[after.LAYER]`."""
+
+    executables: tuple[str, ...] = ()  # added to the machine's
+    files: Mapping[str, str] = field(default_factory=dict)
+    remove_files: tuple[str, ...] = ()
+    links: Mapping[str, str] = field(default_factory=dict)
+    commands: Mapping[str, CommandAnswer] = field(default_factory=dict)
+    nvml: NvmlRecord | None = None
+    processes: Mapping[int, ProfileHostProcess] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MachineProfile:
     path: str
     name: str
@@ -67,6 +81,7 @@ class MachineProfile:
     commands: Mapping[str, CommandAnswer] = field(default_factory=dict)
     nvml: NvmlRecord | None = None
     processes: Mapping[int, ProfileHostProcess] = field(default_factory=dict)
+    after: Mapping[str, ProfileOverlay] = field(default_factory=dict)  # layer value -> overlay
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -158,6 +173,16 @@ _TOP: _Spec = {
     "commands": ((dict,), False),
     "nvml": ((dict,), False),
     "processes": ((dict,), False),
+    "after": ((dict,), False),
+}
+_OVERLAY: _Spec = {
+    "executables": ((list,), False),
+    "files": ((dict,), False),
+    "remove_files": ((list,), False),
+    "links": ((dict,), False),
+    "commands": ((dict,), False),
+    "nvml": ((dict,), False),
+    "processes": ((dict,), False),
 }
 _TYPE_NAMES = {
     str: "a string",
@@ -242,30 +267,26 @@ def parse_profile(text: str, path: str) -> MachineProfile:
     user = machine.get("user", "root")
     sudo = v.choice(machine.get("sudo", "none" if user == "root" else "passwordless"), SUDO_MODES, "machine.sudo")
 
-    commands: dict[str, CommandAnswer] = {}
-    for key, answer in data.get("commands", {}).items():
-        where = f'commands."{key}"'
-        v.table(answer, _COMMAND, where)
-        commands[key] = CommandAnswer(answer.get("stdout", ""), answer.get("stderr", ""), answer.get("returncode", 0))
-
-    nvml = None
-    if "nvml" in data:
-        nvml = _parse_nvml(v, data["nvml"])
-
-    processes: dict[int, ProfileHostProcess] = {}
-    for key, proc in data.get("processes", {}).items():
-        where = f"processes.{key}"
-        if not key.isdigit():
-            raise v.fail(where, "must be a PID (digits)")
-        v.table(proc, _HOST_PROCESS, where)
-        if not all(isinstance(a, str) for a in proc["cmdline"]):
-            raise v.fail(f"{where}.cmdline", "must be an array of strings")
-        processes[int(key)] = ProfileHostProcess(
-            proc["user"],
-            tuple(proc["cmdline"]),
-            float(proc.get("cpu_percent", 0.0)),
-            float(proc.get("rss_mib", 0.0)),
-            float(proc.get("elapsed_s", 0.0)),
+    commands, nvml, processes = _parse_records(v, data, "")
+    after: dict[str, ProfileOverlay] = {}
+    layers = ("hardware", "driver", "toolkit", "runtime", "k8s")
+    for layer, overlay in data.get("after", {}).items():
+        where = f"after.{layer}"
+        v.choice(layer, layers, where)
+        v.table(overlay, _OVERLAY, where)
+        o_commands, o_nvml, o_processes = _parse_records(v, overlay, where + ".")
+        added = overlay.get("executables", [])
+        removed = overlay.get("remove_files", [])
+        if not all(isinstance(e, str) and e for e in [*added, *removed]):
+            raise v.fail(where, "executables and remove_files must be arrays of strings")
+        after[layer] = ProfileOverlay(
+            executables=tuple(added),
+            files=v.str_map(overlay.get("files", {}), where + ".files", absolute=True),
+            remove_files=tuple(removed),
+            links=v.str_map(overlay.get("links", {}), where + ".links", absolute=True),
+            commands=o_commands,
+            nvml=o_nvml,
+            processes=o_processes,
         )
 
     return MachineProfile(
@@ -281,7 +302,38 @@ def parse_profile(text: str, path: str) -> MachineProfile:
         commands=commands,
         nvml=nvml,
         processes=processes,
+        after=after,
     )
+
+
+def _parse_records(
+    v: _Validator, data: Any, prefix: str
+) -> tuple[dict[str, CommandAnswer], NvmlRecord | None, dict[int, ProfileHostProcess]]:
+    """The commands, NVML and processes of a profile (prefix "") or of an overlay ("after.driver.")."""
+    commands: dict[str, CommandAnswer] = {}
+    for key, answer in data.get("commands", {}).items():
+        where = f'{prefix}commands."{key}"'
+        v.table(answer, _COMMAND, where)
+        commands[key] = CommandAnswer(answer.get("stdout", ""), answer.get("stderr", ""), answer.get("returncode", 0))
+
+    nvml = _parse_nvml(v, data["nvml"]) if "nvml" in data else None
+
+    processes: dict[int, ProfileHostProcess] = {}
+    for key, proc in data.get("processes", {}).items():
+        where = f"{prefix}processes.{key}"
+        if not key.isdigit():
+            raise v.fail(where, "must be a PID (digits)")
+        v.table(proc, _HOST_PROCESS, where)
+        if not all(isinstance(a, str) for a in proc["cmdline"]):
+            raise v.fail(f"{where}.cmdline", "must be an array of strings")
+        processes[int(key)] = ProfileHostProcess(
+            proc["user"],
+            tuple(proc["cmdline"]),
+            float(proc.get("cpu_percent", 0.0)),
+            float(proc.get("rss_mib", 0.0)),
+            float(proc.get("elapsed_s", 0.0)),
+        )
+    return commands, nvml, processes
 
 
 def _parse_nvml(v: _Validator, data: Any) -> NvmlRecord:

@@ -22,7 +22,7 @@ def run_plan_in_terminal(
     console = Console(highlight=False, soft_wrap=True)  # piped: one line per line, never re-wrapped
     unicode = console.encoding.lower().startswith("utf")
     ok, failed = ("✓", "✗") if unicode else ("+", "x")
-    log = RunLog.for_run(env, secrets=getattr(host, "secrets", ()))
+    log = RunLog(None) if host.simulated else RunLog.for_run(env, secrets=getattr(host, "secrets", ()))
     total = len(plan.steps)
     with Progress(
         TextColumn("{task.description}"),
@@ -83,6 +83,9 @@ def run_plan_in_terminal(
     if outcome.status is RunStatus.DONE:
         console.print(Text(f"{ok} all {total} steps done{where}", style="bold green"))
         return EXIT_OK
+    if outcome.status is RunStatus.REBOOT and host.simulated:
+        console.print(Text("A reboot follows (simulated).", style="bold yellow"))
+        return EXIT_REBOOT
     if outcome.status is RunStatus.REBOOT:
         console.print(
             Text(

@@ -146,8 +146,11 @@ def _flag(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"not a boolean: {text!r} (true or false)")
 
 
-def _host(args: argparse.Namespace, env: dict[str, str], *, live: bool = False) -> tuple[Any, str | None]:
-    """`live`: a profile's GPUs move over time (the TUI's monitor), else they hold the recorded values."""
+def _host(
+    args: argparse.Namespace, env: dict[str, str], *, live: bool = False, simulate: bool = False
+) -> tuple[Any, str | None]:
+    """`live`: a profile's GPUs move over time (the TUI's monitor), else they hold the recorded values.
+    `simulate`: plan steps run on a profile act out what they do (the wizard, `apply`)."""
     profile = getattr(args, "profile", None)
     if profile is None:
         from backends.host import RealHost
@@ -159,7 +162,8 @@ def _host(args: argparse.Namespace, env: dict[str, str], *, live: bool = False) 
     from backends.profiles import load_profile
 
     loaded = load_profile(profile, env)
-    return ProfileHost(loaded, motion=(DEMO_SEED, time.monotonic) if live else None), loaded.name
+    motion = (DEMO_SEED, time.monotonic) if live else None
+    return ProfileHost(loaded, motion=motion, simulate_steps=simulate), loaded.name
 
 
 def cmd_doctor(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -220,7 +224,7 @@ def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
     from backends.planners import build_plan
 
     selections = _load_answers(args.answers)
-    host, profile = _host(args, env)
+    host, profile = _host(args, env, simulate=True)
     plan = build_plan(run_doctor(host), selections, source=args.answers or "answers")
     sys.stdout.write(render_text(plan))
     if args.dry_run or not plan.steps:
@@ -239,7 +243,14 @@ def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
         return EXIT_FAILED
     from .apply_text import run_plan_in_terminal
 
-    return run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
+    code = run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
+    while code == EXIT_REBOOT and host.simulated:  # a simulated machine reboots at once: go on
+        plan = build_plan(run_doctor(host), selections, source=args.answers or "answers")
+        print(f"\n(simulated machine {profile} rebooted; {len(plan.steps)} step(s) left)\n")
+        if not plan.steps:
+            return EXIT_OK
+        code = run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
+    return code
 
 
 def _root_ready(host: Any) -> bool:
@@ -439,7 +450,7 @@ def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
 def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int:
     answers_path = getattr(args, "wizard_answers", None) if monitor is None else None
     answers = _load_answers(answers_path)
-    host, profile = _host(args, env, live=True)
+    host, profile = _host(args, env, live=True, simulate=True)
     from .app import GpuwizApp
 
     app = GpuwizApp(

@@ -64,6 +64,7 @@ class RunScreen(Screen[RunOutcome | None]):
     def on_mount(self) -> None:
         self.query_one("#run-apt", ProgressBar).display = False
         host = self.app.host  # type: ignore[attr-defined]
+        # a simulated run changes nothing here and logs nothing
         self._log = RunLog(None) if host.simulated else RunLog.for_run(host.env, secrets=getattr(host, "secrets", ()))
         self._executor = Executor(host, self.plan, emit=self._events.put, log=self._log, interactive=self._attached)
         self.set_interval(0.05, self._drain)
@@ -174,6 +175,11 @@ class RunScreen(Screen[RunOutcome | None]):
                 "bold red",
             ),
         }
+        if outcome.status is RunStatus.REBOOT and host.simulated:
+            messages[RunStatus.REBOOT] = (
+                "The simulated machine rebooted. Esc/q: back; the layers are checked again.",
+                "bold yellow",
+            )
         text, style = messages[outcome.status]
         self.query_one("#run-step", Static).update("")
         self._set_status(text, style)

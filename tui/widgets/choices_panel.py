@@ -60,8 +60,9 @@ class ChoicesPanel(Vertical):
         shape = tuple((c.key, c.values) for c in choices)
         if shape == self._shown:
             for row in self.query(ChoiceRow):
-                if row.value != values[row.choice.key]:
-                    row.set_value(values[row.choice.key])
+                value = values.get(row.choice.key)  # rows of a layout being removed are not in values
+                if value is not None and row.value != value:
+                    row.set_value(value)
             return
         self._shown = shape
         self.remove_children()

@@ -1,0 +1,106 @@
+"""A newcomer's whole journey on a simulated machine: fresh-rtx3060 from no driver to a container
+that ran nvidia-smi, layer by layer, through the wizard (Pilot) and through `gpuwiz apply`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backends.doctor import run_doctor
+from backends.executor import Executor, RunStatus
+from backends.findings import Layer, Status
+from backends.planners import build_plan
+from backends.profile_host import ProfileHost
+from backends.profiles import load_profile
+from tui.app import GpuwizApp
+from tui.cli import main
+from tui.screens.run import RunScreen
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+def fresh() -> ProfileHost:
+    return ProfileHost(load_profile("fresh-rtx3060", {"HOME": "/nonexistent"}), simulate_steps=True)
+
+
+def statuses(host) -> dict[Layer, Status]:
+    return {r.layer: r.status for r in run_doctor(host).layers}
+
+
+def test_the_executor_walks_every_layer():
+    host = fresh()
+    before = statuses(host)
+    assert before[Layer.DRIVER] is Status.FAIL and before[Layer.RUNTIME] is Status.FAIL
+    outcome = Executor(host, build_plan(run_doctor(host), {}), emit=lambda e: None).run()
+    assert outcome.status is RunStatus.REBOOT and host.applied == ["driver"]
+    assert statuses(host)[Layer.DRIVER] is Status.OK  # after the (simulated) reboot
+    outcome = Executor(host, build_plan(run_doctor(host), {}), emit=lambda e: None).run()
+    assert outcome.status is RunStatus.DONE and host.applied == ["driver", "toolkit", "runtime"]
+    after = statuses(host)
+    assert after[Layer.DRIVER] is Status.OK and after[Layer.TOOLKIT] is Status.OK and after[Layer.RUNTIME] is Status.OK
+    assert '"nvidia"' in host.read_text("/etc/docker/daemon.json")
+    assert not build_plan(run_doctor(host), {}).steps  # nothing left to do
+
+
+def test_without_simulation_a_profile_runs_only_what_it_recorded():
+    host = ProfileHost(load_profile("fresh-rtx3060", {"HOME": "/nonexistent"}))
+    outcome = Executor(host, build_plan(run_doctor(host), {}), emit=lambda e: None).run()
+    assert outcome.status is RunStatus.FAILED and "not recorded" in outcome.failure and host.applied == []
+
+
+def test_apply_goes_all_the_way_on_a_simulated_machine(capsys):
+    assert main(["--profile", "fresh-rtx3060", "apply", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "rebooted" in out and "all 15 steps done" in out
+
+
+def test_the_wizard_walks_every_layer():
+    host = fresh()
+    app = GpuwizApp(host=host, profile_name="fresh-rtx3060")
+
+    async def run_layer(pilot, key: str) -> RunStatus:
+        await pilot.press(key, "x", "y")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        screen = pilot.app.screen
+        assert isinstance(screen, RunScreen)
+        status = screen.outcome.status
+        await pilot.press("q")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        return status
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            layers = pilot.app.screen
+            assert layers.report.layer(Layer.DRIVER).status is Status.FAIL
+            assert await run_layer(pilot, "2") is RunStatus.REBOOT
+            assert layers.report.layer(Layer.DRIVER).status is Status.OK
+            assert await run_layer(pilot, "3") is RunStatus.DONE
+            assert layers.report.layer(Layer.TOOLKIT).status is Status.OK
+            assert await run_layer(pilot, "4") is RunStatus.DONE
+            assert layers.report.layer(Layer.RUNTIME).status is Status.OK
+            assert not layers.plan.steps
+
+    asyncio.run(go())
+
+
+def test_homelab_ready_has_nothing_to_run():
+    host = ProfileHost(load_profile("homelab-ready", {"HOME": "/nonexistent"}), simulate_steps=True)
+    app = GpuwizApp(host=host, profile_name="homelab-ready")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            for key in "12345":
+                await pilot.press(key, "x")
+                await pilot.pause()
+                assert pilot.app.screen.__class__.__name__ == "LayersScreen"  # no confirmation: nothing to run
+            assert not host.commands or all(c.argv[0] != "apt-get" for c in host.commands)
+
+    asyncio.run(go())
