@@ -63,7 +63,7 @@ async def sampled(pilot) -> None:
 PROFILES = ["laptop-mx150", "dgx-h100x8", "a100-mig", "no-gpu"]
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+@pytest.mark.parametrize("size", [(80, 24), (160, 50), (120, 40)])
 @pytest.mark.parametrize("profile", PROFILES)
 def test_monitor_snapshot(snap_compare, profile, size):
     app, _ = monitor_app(profile)

@@ -151,3 +151,12 @@ def test_runtime_screen_plan_diff(snap_compare):
 @pytest.mark.parametrize("profile", ["fresh-rtx3060", "k8s-no-gpu-support", "k8s-plugin-failing"])
 def test_k8s_screen(snap_compare, profile):
     assert snap_compare(make_app(profile), terminal_size=(80, 24), press=["5"], run_before=probed)
+
+
+# The same screens at 120×40: more of the detail shows, nothing is laid out differently by accident.
+@pytest.mark.parametrize(
+    "keys", [["2"], ["5"], ["question_mark"], ["2", "x"], ["a"]], ids=["driver", "k8s", "help", "confirm", "answers"]
+)
+def test_wizard_at_120x40(snap_compare, keys):
+    profile = "homelab-ready" if keys == ["5"] else "fresh-rtx3060"
+    assert snap_compare(make_app(profile), terminal_size=(120, 40), press=keys, run_before=probed)

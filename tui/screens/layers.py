@@ -241,7 +241,7 @@ class LayersScreen(Screen[None]):
                 return
             self.notify(f"Saved {path}. On the next node: gpuwiz apply --answers {path}", timeout=10)
 
-        self.app.push_screen(SaveAnswersScreen(os.path.join(os.getcwd(), "gpuwiz-answers.toml")), save)
+        self.app.push_screen(SaveAnswersScreen("gpuwiz-answers.toml"), save)  # relative: the current directory
 
     def action_choose(self, index: int) -> None:
         self.query_one(LayerList).highlighted = index
