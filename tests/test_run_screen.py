@@ -54,7 +54,7 @@ def test_a_plan_that_works_runs_to_the_end():
     asyncio.run(go())
 
 
-def test_failure_then_skip_then_back_to_the_layers():
+def test_failure_then_retry_then_skip_then_back_to_the_layers():
     app, host = app_on("fresh-rtx3060")
 
     async def go():
@@ -70,6 +70,12 @@ def test_failure_then_skip_then_back_to_the_layers():
             assert screen.outcome.status is RunStatus.FAILED and screen.outcome.next_index == 1
             assert "not recorded in profile" in output_of(screen)
             assert host.read_text("/etc/modprobe.d/blacklist-nouveau.conf") or host.writes  # step 1 ran
+            ran = len(host.commands)
+            await pilot.press("r")  # Retry: the failed step again, not the ones before it
+            await settled(pilot)
+            assert screen.outcome.status is RunStatus.FAILED and screen.outcome.next_index == 1
+            assert [c.argv for c in host.commands[ran:]].count(("update-initramfs", "-u")) == 1
+            assert len(host.writes) == 1  # the blacklist was not written twice
             await pilot.press("s")
             await settled(pilot)
             assert screen.outcome.next_index >= 2  # went past the skipped step
