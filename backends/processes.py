@@ -65,10 +65,6 @@ def _user(proc: Any) -> str:
         return str(proc.uids().real)
 
 
-def read_process(pid: int) -> ProcessInfo | None:
-    return ProcessTable().info(pid)
-
-
 INIT_PID_NAMESPACE = "pid:[4026531836]"  # the kernel's initial PID namespace (PROC_PID_INIT_INO)
 
 
