@@ -104,3 +104,15 @@ def test_homelab_ready_has_nothing_to_run():
             assert not host.commands or all(c.argv[0] != "apt-get" for c in host.commands)
 
     asyncio.run(go())
+
+
+def test_the_k8s_layer_of_a_cluster_node_turns_green():
+    """k8s-no-gpu-support: RuntimeClass, node label, device plugin by helm, allocatable GPUs and the
+    test Job — acted out, then the cluster is what its [after.k8s] records say."""
+    host = ProfileHost(load_profile("k8s-no-gpu-support", {"HOME": "/nonexistent"}), simulate_steps=True)
+    assert statuses(host)[Layer.K8S] is Status.FAIL
+    outcome = Executor(host, build_plan(run_doctor(host), {}), emit=lambda e: None).run()
+    assert outcome.status is RunStatus.DONE and host.applied == ["k8s"]
+    assert statuses(host)[Layer.K8S] is Status.OK
+    assert host.read_text("/var/lib/gpuwiz/k8s/runtimeclass.json")  # the manifest the step wrote
+    assert not build_plan(run_doctor(host), {}).steps
