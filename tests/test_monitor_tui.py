@@ -220,8 +220,10 @@ def test_reachable_from_the_wizard_and_back():
     asyncio.run(go())
 
 
-def test_exits_when_the_terminal_goes_away(tmp_path):
-    """An SSH session that drops: the pty hangs up, the monitor ends instead of spinning."""
+@pytest.mark.parametrize("sighup", ["default", "ignored"])
+def test_exits_when_the_terminal_goes_away(sighup):
+    """An SSH session that drops: the pty hangs up, the monitor ends instead of spinning — also
+    under `nohup` (SIGHUP ignored), where only the terminal's EIO tells."""
     import os
     import pty
     import sys
@@ -229,6 +231,8 @@ def test_exits_when_the_terminal_goes_away(tmp_path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: gpuwiz in a terminal of its own
         os.environ["TERM"] = "xterm-256color"
+        if sighup == "ignored":
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # kept across exec, as nohup does
         os.execv(sys.executable, [sys.executable, "-m", "tui", "--profile", "laptop-mx150", "monitor"])
     seen = b""
     deadline = time.monotonic() + 30
@@ -249,6 +253,8 @@ def test_exits_when_the_terminal_goes_away(tmp_path):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         pytest.fail("the monitor kept running after its terminal hung up")
+    # killed by SIGHUP, or leaving with the status a shell gives that: 128 + 1
+    assert os.waitstatus_to_exitcode(status) in (-signal.SIGHUP, 128 + signal.SIGHUP)
 
 
 def test_resizing_never_breaks_it():

@@ -45,16 +45,31 @@ class MonitorConfig:
     retry_s: float = 5.0
 
 
+def leave_hung_up_terminal() -> None:
+    """End the process as SIGHUP's default action would.
+
+    Not through `App.exit`: Textual's writer thread dies on the first write that fails with EIO,
+    and its shutdown then waits forever to queue more output for it (textual 8.2.8). Nothing is
+    left to restore on a terminal that is gone, and the monitor holds nothing to save.
+    """
+    os._exit(128 + signal.SIGHUP)
+
+
 def terminal_gone() -> bool:
-    """True once the controlling terminal hung up (reads and ioctls on it fail with EIO)."""
+    """True once the controlling terminal hung up: ioctls on it then fail with EIO (so `isatty`
+    says False too; a file or pipe answers ENOTTY)."""
+    import errno
     import termios
 
     for fd in (0, 1):
         try:
-            if os.isatty(fd):
-                termios.tcgetattr(fd)
-        except (termios.error, OSError):
-            return True
+            termios.tcgetattr(fd)
+        except termios.error as error:
+            if error.args and error.args[0] == errno.EIO:
+                return True
+        except OSError as error:
+            if error.errno == errno.EIO:
+                return True
     return False
 
 
@@ -97,7 +112,6 @@ class MonitorScreen(Screen[None]):
     def on_mount(self) -> None:
         self.app.app_suspend_signal.subscribe(self, lambda _: setattr(self, "_suspended", True))
         self.app.app_resume_signal.subscribe(self, lambda _: setattr(self, "_suspended", False))
-        self._install_hangup_handler()
         self._size_options()
         self._redraw()
         self._poll()
@@ -105,14 +119,6 @@ class MonitorScreen(Screen[None]):
     def on_unmount(self) -> None:
         self._stop.set()
         self._wake.set()
-
-    def _install_hangup_handler(self) -> None:
-        try:
-            import asyncio
-
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.app.exit)
-        except (RuntimeError, NotImplementedError, ValueError):
-            pass  # not the main thread (tests) or no signals here
 
     # --- the worker ----------------------------------------------------------------------------
 
@@ -134,9 +140,8 @@ class MonitorScreen(Screen[None]):
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 started = time.monotonic()
-                if terminal_gone():
-                    self.app.call_from_thread(self.app.exit)
-                    return
+                if terminal_gone():  # SIGHUP ignored (nohup) or sent elsewhere: it would spin
+                    leave_hung_up_terminal()
                 if self._active() or self.sample is None:
                     sample = sampler.sample()
                     with self._lock:
