@@ -3,7 +3,7 @@
 The TUI and `gpuwiz apply` render the same events. Each step checks before it acts (its
 `skip_if` command, or a file that already holds the new text), so running a plan again does not
 redo done work. The first failure stops the run there; a step that needs a reboot stops it too
-(the caller saves where to resume). Every file is written atomically with a backup, and the
+(the caller saves where to resume). Cancel takes effect between steps. Every file is written atomically with a backup, and the
 run's writes are returned so `gpuwiz rollback` can put the old files back.
 """
 
@@ -78,7 +78,12 @@ class Executor:
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
-        """Stop between steps; a command still running is terminated."""
+        """Stop after the step that is running: killing apt or dpkg half-way leaves a package
+        system that needs `dpkg --configure -a`. Thread-safe."""
+        self._cancel.set()
+
+    def abort(self) -> None:
+        """Stop now: the running command is terminated too (a second Cancel)."""
         self._cancel.set()
         self.host.terminate_running()
 

@@ -30,7 +30,7 @@ class WrittenFile:
 
 @dataclass(frozen=True)
 class RunState:
-    status: str  # RunStatus value
+    status: str  # RunStatus value, or "hung-up" (cancelled because the terminal went away)
     next_step: int
     steps: tuple[str, ...]  # the plan's step ids, to tell whether a resume still fits
     selections: Mapping[str, str] = field(default_factory=dict)
@@ -41,7 +41,11 @@ class RunState:
 
     @property
     def resumable(self) -> bool:
-        return self.status == "reboot" and self.next_step < len(self.steps)
+        """Stopped for a reboot (also after a layer's last step: the next layer is still to do), or
+        because the terminal hung up before the plan's end."""
+        if self.status == "reboot":
+            return 0 < self.next_step <= len(self.steps)
+        return self.status == "hung-up" and self.next_step < len(self.steps)
 
 
 def state_path(env: Mapping[str, str]) -> Path:

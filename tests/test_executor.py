@@ -141,6 +141,28 @@ def test_cancel_stops_between_steps():
     assert outcome.status is RunStatus.CANCELLED and outcome.next_index == 1
 
 
+def test_cancel_lets_the_running_step_finish_and_abort_stops_it(tmp_path):
+    """Cancel during a step: the step (think dpkg) ends by itself, the next one never starts.
+    Abort (a second Cancel): the running command is terminated."""
+    import threading
+
+    marker = tmp_path / "finished"
+    step = sh(f"import time, pathlib; print('go', flush=True); time.sleep(1); pathlib.Path({str(marker)!r}).touch()")
+    for stop, finished in (("cancel", True), ("abort", False)):
+        marker.unlink(missing_ok=True)
+        executor = Executor(RealHost(), Plan((step, sh("raise SystemExit(9)"))), emit=lambda e: None)
+
+        def emit(event, stop=stop, executor=executor):
+            if event.kind is EventKind.OUTPUT:
+                threading.Thread(target=getattr(executor, stop)).start()
+
+        executor.emit = emit
+        outcome = executor.run()
+        assert outcome.status is RunStatus.CANCELLED, stop
+        assert marker.exists() is finished, stop
+        assert outcome.next_index == (1 if finished else 0), stop
+
+
 def test_interactive_steps_get_the_terminal_or_say_what_to_run():
     step = sh("pass", interactive=True)
     outcome, _ = run(Plan((step,)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from backends.executor import RunStatus
 from backends.findings import Layer
 from backends.plan import FileEdit, Plan, Step
@@ -128,7 +130,7 @@ def test_after_a_reboot_the_wizard_offers_to_go_on(tmp_path, monkeypatch):
             await pilot.pause()
             screen = pilot.app.screen
             assert screen.__class__.__name__ == "ConfirmScreen"
-            assert "after Driver (step 3 of 4)" in screen.question and "Container toolkit" in screen.question
+            assert "after Driver (step 3 of 4 done)" in screen.question and "Container toolkit" in screen.question
             await pilot.press("y")
             await settled(pilot)
             layers = pilot.app.screen
@@ -137,6 +139,80 @@ def test_after_a_reboot_the_wizard_offers_to_go_on(tmp_path, monkeypatch):
 
     asyncio.run(go())
     assert load_state(env).status == "resumed"
+
+
+@pytest.mark.parametrize(
+    "state, said, layer",
+    [
+        # the wizard runs one layer's plan: its reboot step is the plan's last
+        (("reboot", 3, ("driver.blacklist-nouveau", "driver.install", "driver.reboot")), "after Driver", 2),
+        (("hung-up", 1, ("toolkit.repo", "toolkit.install")), "when its terminal hung up", 2),
+        (("hung-up", 1, ("runtime.edit", "runtime.restart")), "when its terminal hung up", 3),
+    ],
+)
+def test_the_wizard_offers_to_go_on_where_the_last_run_stopped(tmp_path, monkeypatch, state, said, layer):
+    import os
+
+    from backends.host import RealHost
+    from backends.run_state import RunState, save_state
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    save_state(dict(os.environ), RunState(*state))
+    app = GpuwizApp(host=RealHost(dict(os.environ)))
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            screen = pilot.app.screen
+            assert screen.__class__.__name__ == "ConfirmScreen", "no offer to go on"
+            assert said in screen.question
+            await pilot.press("y")
+            await settled(pilot)
+            assert pilot.app.screen.query_one("#layers").highlighted == layer
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("presses, finished", [(1, True), (2, False)])
+def test_cancel_lets_the_step_finish_and_a_second_cancel_stops_it(tmp_path, monkeypatch, presses, finished):
+    import os
+    import sys
+
+    from backends.host import RealHost
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    marker = tmp_path / "finished"
+    script = f"import time, pathlib; time.sleep(1.5); pathlib.Path({str(marker)!r}).touch()"
+    plan = Plan(
+        (
+            Step("driver.slow", "A slow step", Layer.DRIVER, argv=(sys.executable, "-c", script), needs_root=False),
+            Step("driver.next", "The next step", Layer.DRIVER, argv=("false",), needs_root=False),
+        )
+    )
+    app = GpuwizApp(host=RealHost(dict(os.environ)))
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            pilot.app.push_screen(RunScreen(plan, title="cancel"))
+            await pilot.pause(0.3)
+            await pilot.press("q")  # refused while steps run
+            await pilot.press("c")
+            await pilot.pause()
+            assert "c again: stop it now" in str(pilot.app.screen.query_one("#run-status").render())
+            if presses == 2:
+                await pilot.press("c")
+            await pilot.app.action_quit()  # refused too
+            await settled(pilot)
+            screen = pilot.app.screen
+            assert isinstance(screen, RunScreen) and screen.outcome.status is RunStatus.CANCELLED
+            assert screen.outcome.next_index == (1 if finished else 0)
+            assert f"Cancelled before step {screen.outcome.next_index + 1} of 2" in str(
+                screen.query_one("#run-status").render()
+            )
+
+    asyncio.run(go())
+    assert marker.exists() is finished
 
 
 def test_a_waiting_step_counts_down():

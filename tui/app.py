@@ -7,6 +7,7 @@ from textual.binding import Binding
 
 from backends.host import Host
 
+from .hangup import HangUpWatch, leave_hung_up_terminal
 from .screens.help import HELP_TEXT, HelpScreen
 from .screens.monitor import MonitorConfig, MonitorScreen
 
@@ -36,6 +37,8 @@ class GpuwizApp(App[None]):
         self.answers = answers or {}
         self.answers_source = answers_source
         self.crash_line: str | None = None  # set when an unexpected error ended the app
+        self.active_run = None  # the RunScreen whose steps run, if any
+        self._hang_up_watch: HangUpWatch | None = None
         self.sub_title = f"SIMULATED machine: {profile_name}" if profile_name else "this machine"
 
     def _handle_exception(self, error: Exception) -> None:
@@ -58,9 +61,29 @@ class GpuwizApp(App[None]):
         self.exit(return_code=3)
 
     def on_unmount(self) -> None:
+        if self._hang_up_watch is not None:
+            self._hang_up_watch.stop()
         self.host.terminate_running()  # a probe still running must not outlive the app
 
+    def _hung_up(self) -> None:
+        """The terminal went away (on the watch's thread): a run finishes its step first."""
+        run = self.active_run
+        if run is None or not run.stop_for_hang_up():
+            leave_hung_up_terminal()
+
+    async def action_quit(self) -> None:
+        if self.active_run is not None and self.active_run.running:
+            self.notify("Steps are running: c stops after the current one.", severity="warning")
+            return
+        await super().action_quit()
+
+    def _watch_terminal(self) -> None:
+        if not self.is_headless:  # a real terminal, which can go away
+            self._hang_up_watch = HangUpWatch(self._hung_up)
+            self._hang_up_watch.start()
+
     def on_mount(self) -> None:
+        self._watch_terminal()
         if self.monitor is not None:
             self.title = "gpuwiz monitor"
             self.push_screen(MonitorScreen(self.monitor))
@@ -96,11 +119,18 @@ class GpuwizApp(App[None]):
 
         from .screens.confirm import ConfirmScreen
 
-        done_layer = Layer(state.steps[state.next_step - 1].split(".", 1)[0])
-        index = min(LAYERS.index(done_layer) + 1, len(LAYERS) - 1)
+        if state.next_step < len(state.steps):  # the step it did not get to
+            index = LAYERS.index(Layer(state.steps[state.next_step].split(".", 1)[0]))
+        else:  # the plan of one layer, done: the layer after it
+            done_layer = Layer(state.steps[state.next_step - 1].split(".", 1)[0])
+            index = min(LAYERS.index(done_layer) + 1, len(LAYERS) - 1)
+        if state.status == "hung-up":
+            why = "when its terminal hung up"
+        else:
+            why = f"for a reboot after {Layer(state.steps[state.next_step - 1].split('.', 1)[0]).title}"
         question = (
-            f"The last run stopped for a reboot after {done_layer.title} (step {state.next_step} of "
-            f"{len(state.steps)}). Go on with {LAYERS[index].title}, with the same choices?"
+            f"The last run stopped {why} (step {state.next_step} of {len(state.steps)} done). "
+            f"Go on with {LAYERS[index].title}, with the same choices?"
         )
 
         def answered(yes: bool | None) -> None:

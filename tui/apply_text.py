@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from typing import Any, Mapping
 
 from rich.console import Console
@@ -13,7 +16,40 @@ from backends.plan import Plan
 from backends.run_log import RunLog
 from backends.run_state import RunState, files_of, save_state
 
-EXIT_OK, EXIT_FAILED, EXIT_REBOOT = 0, 1, 4
+from .hangup import HangUpWatch, leave_hung_up_terminal, sighup_ignored
+
+EXIT_OK, EXIT_FAILED, EXIT_REBOOT, EXIT_CANCELLED = 0, 1, 4, 130
+
+
+class _cancel_on_ctrl_c:
+    """Ctrl+C during a run: the first stops after the running step (apt or dpkg killed half-way
+    leave a package system that needs `dpkg --configure -a`), a second stops that step too."""
+
+    def __init__(self, executor: Executor, console: Console) -> None:
+        self.executor = executor
+        self.console = console
+        self.presses = 0
+        self._previous: Any = None
+
+    def _pressed(self, *_: object) -> None:
+        self.presses += 1
+        if self.presses == 1:
+            self.console.print(
+                Text("stopping after this step (it is left to finish); Ctrl+C again stops it now", style="bold yellow")
+            )
+            self.executor.cancel()
+        else:
+            self.console.print(Text("stopping the running command", style="bold red"))
+            self.executor.abort()
+
+    def __enter__(self) -> _cancel_on_ctrl_c:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._pressed)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def run_plan_in_terminal(
@@ -36,6 +72,12 @@ def run_plan_in_terminal(
         task = progress.add_task("plan", total=total)
 
         def emit(event: StepEvent) -> None:
+            try:
+                show(event)
+            except OSError:  # the terminal went away while printing: the run goes on to a step's end
+                pass
+
+        def show(event: StepEvent) -> None:
             out = progress.console if console.is_terminal else console
             n = f"[{event.index + 1}/{total}]"
             if event.kind is EventKind.STARTED:
@@ -60,17 +102,29 @@ def run_plan_in_terminal(
                 progress.start()
 
         executor = Executor(host, plan, emit=emit, log=log, interactive=attached)
-        try:
-            outcome = executor.run()
-        except KeyboardInterrupt:
+
+        def hung_up() -> None:
+            console.file = open(os.devnull, "w")  # noqa: SIM115 — lives until the process ends
             executor.cancel()
-            raise
+
+        watch = None if sighup_ignored() else HangUpWatch(hung_up)  # under nohup: go on to the end
+        with _cancel_on_ctrl_c(executor, console):
+            if watch is not None:
+                watch.start()
+            try:
+                outcome = executor.run()
+            finally:
+                if watch is not None:
+                    watch.stop()
+    hung = watch is not None and watch.hung_up and outcome.status is RunStatus.CANCELLED
+    if hung:
+        log.write(f"the terminal hung up: stopped before step {outcome.next_index + 1}")
     log.close()
     if not host.simulated:
         save_state(
             env,
             RunState(
-                status=outcome.status.value,
+                status="hung-up" if hung else outcome.status.value,
                 next_step=outcome.next_index,
                 steps=tuple(s.id for s in plan.steps),
                 selections=dict(selections),
@@ -79,7 +133,18 @@ def run_plan_in_terminal(
                 profile=profile or "",
             ),
         )
+    if hung:
+        leave_hung_up_terminal()
     where = f"; log: {log.path}" if log.path else ""
+    if outcome.status is RunStatus.CANCELLED:
+        console.print(
+            Text(
+                f"cancelled before step {outcome.next_index + 1} of {total}{where}\n"
+                "Run the same command again to go on: steps already done are skipped.",
+                style="bold yellow",
+            )
+        )
+        return EXIT_CANCELLED
     if outcome.status is RunStatus.DONE:
         console.print(Text(f"{ok} all {total} steps done{where}", style="bold green"))
         return EXIT_OK

@@ -2,13 +2,12 @@
 
 The worker samples NVML at the interval (a poll starts only after the previous one finished),
 renders the lines there, and hands them to a LinesView that repaints only changed lines. It
-samples nothing while a modal is open or the app is suspended, and it ends the app when the
-terminal has gone away (an SSH session that dropped would otherwise leave it spinning).
+samples nothing while a modal is open or the app is suspended. When the terminal goes away the
+app ends (tui/hangup.py): an SSH session that dropped would otherwise leave it spinning.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -43,34 +42,6 @@ class MonitorConfig:
     wall_clock: Callable[[], float] = time.time
     history: History = field(default_factory=History)
     retry_s: float = 5.0
-
-
-def leave_hung_up_terminal() -> None:
-    """End the process as SIGHUP's default action would.
-
-    Not through `App.exit`: Textual's writer thread dies on the first write that fails with EIO,
-    and its shutdown then waits forever to queue more output for it (textual 8.2.8). Nothing is
-    left to restore on a terminal that is gone, and the monitor holds nothing to save.
-    """
-    os._exit(128 + signal.SIGHUP)
-
-
-def terminal_gone() -> bool:
-    """True once the controlling terminal hung up: ioctls on it then fail with EIO (so `isatty`
-    says False too; a file or pipe answers ENOTTY)."""
-    import errno
-    import termios
-
-    for fd in (0, 1):
-        try:
-            termios.tcgetattr(fd)
-        except termios.error as error:
-            if error.args and error.args[0] == errno.EIO:
-                return True
-        except OSError as error:
-            if error.errno == errno.EIO:
-                return True
-    return False
 
 
 class MonitorScreen(Screen[None]):
@@ -140,8 +111,6 @@ class MonitorScreen(Screen[None]):
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 started = time.monotonic()
-                if terminal_gone():  # SIGHUP ignored (nohup) or sent elsewhere: it would spin
-                    leave_hung_up_terminal()
                 if self._active() or self.sample is None:
                     sample = sampler.sample()
                     with self._lock:

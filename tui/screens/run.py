@@ -6,6 +6,7 @@ thread are ~100× slower)."""
 from __future__ import annotations
 
 import queue
+import threading
 import time
 
 from rich.text import Text
@@ -20,6 +21,8 @@ from backends.executor import EventKind, Executor, RunOutcome, RunStatus, StepEv
 from backends.plan import Plan
 from backends.run_log import RunLog
 from backends.run_state import RunState, files_of, save_state
+
+from ..hangup import leave_hung_up_terminal
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -50,6 +53,10 @@ class RunScreen(Screen[RunOutcome | None]):
         self._wait_s: int | None = None
         self._apt = AptProgress()
         self._writes: list = []
+        self._hang_lock = threading.Lock()
+        self._in_executor = False
+        self._hung_up = False
+        self._cancels = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,12 +75,20 @@ class RunScreen(Screen[RunOutcome | None]):
         self._log = RunLog(None) if host.simulated else RunLog.for_run(host.env, secrets=getattr(host, "secrets", ()))
         self._executor = Executor(host, self.plan, emit=self._events.put, log=self._log, interactive=self._attached)
         self.set_interval(0.05, self._drain)
+        self.app.active_run = self  # type: ignore[attr-defined]
         self._start(0)
+
+    def on_unmount(self) -> None:
+        if getattr(self.app, "active_run", None) is self:
+            self.app.active_run = None  # type: ignore[attr-defined]
 
     # --- running ---------------------------------------------------------------------------------
 
     def _start(self, index: int, *, skip_first: bool = False) -> None:
         self.running = True
+        self._cancels = 0
+        with self._hang_lock:
+            self._in_executor = True
         self._set_status("")
         self.refresh_bindings()
         self._run(index, skip_first)
@@ -82,7 +97,45 @@ class RunScreen(Screen[RunOutcome | None]):
     def _run(self, index: int, skip_first: bool) -> None:
         assert self._executor is not None
         outcome = self._executor.run(index, skip_first=skip_first)
+        with self._hang_lock:
+            self._in_executor = False
+            hung_up = self._hung_up
+        self._writes += outcome.writes
+        self._record(outcome, hung_up=hung_up)
+        if hung_up:  # nobody is there to see it: the state says where it stopped, then leave
+            if self._log is not None:
+                self._log.write(f"the terminal hung up: stopped before step {outcome.next_index + 1}")
+                self._log.close()
+            leave_hung_up_terminal()
         self.app.call_from_thread(self._finished, outcome)
+
+    def stop_for_hang_up(self) -> bool:
+        """The terminal went away (called off the main thread): a step in flight is left to finish,
+        then the worker records where it stopped and ends gpuwiz. False: nothing is running."""
+        with self._hang_lock:
+            self._hung_up = True
+            busy = self._in_executor
+        if busy and self._executor is not None:
+            self._executor.cancel()
+        return busy
+
+    def _record(self, outcome: RunOutcome, *, hung_up: bool) -> None:
+        """The state file: where a resume starts, which files were written (not for a simulation)."""
+        host = self.app.host  # type: ignore[attr-defined]
+        if host.simulated:
+            return
+        status = "hung-up" if hung_up and outcome.status is RunStatus.CANCELLED else outcome.status.value
+        save_state(
+            host.env,
+            RunState(
+                status=status,
+                next_step=outcome.next_index,
+                steps=tuple(s.id for s in self.plan.steps),
+                selections=dict(self.selections),
+                files=files_of(self._writes),
+                log=str(self._log.path if self._log and self._log.path else ""),
+            ),
+        )
 
     def _attached(self, argv: tuple[str, ...], root: bool) -> int:
         """A step that asks at the terminal: the TUI steps aside while it runs (from the worker)."""
@@ -147,21 +200,8 @@ class RunScreen(Screen[RunOutcome | None]):
         self._drain()
         self.running = False
         self.outcome = outcome
-        self._writes += outcome.writes
         self._current = ""
         host = self.app.host  # type: ignore[attr-defined]
-        if not host.simulated:
-            save_state(
-                host.env,
-                RunState(
-                    status=outcome.status.value,
-                    next_step=outcome.next_index,
-                    steps=tuple(s.id for s in self.plan.steps),
-                    selections=dict(self.selections),
-                    files=files_of(self._writes),
-                    log=str(self._log.path if self._log and self._log.path else ""),
-                ),
-            )
         where = f"  Log: {self._log.path}" if self._log and self._log.path else ""
         messages = {
             RunStatus.DONE: ("All steps done. Esc/q: back; the layer is checked again." + where, "bold green"),
@@ -169,7 +209,11 @@ class RunScreen(Screen[RunOutcome | None]):
                 "A reboot is needed now. Reboot, then start gpuwiz again: it offers to go on from here." + where,
                 "bold yellow",
             ),
-            RunStatus.CANCELLED: ("Cancelled between steps. r: go on, q: back." + where, "bold yellow"),
+            RunStatus.CANCELLED: (
+                f"Cancelled before step {outcome.next_index + 1} of {len(self.plan.steps)}. r: go on from there, "
+                "q: back." + where,
+                "bold yellow",
+            ),
             RunStatus.FAILED: (
                 f"Step {outcome.next_index + 1} failed: {outcome.failure}\nr: retry  s: skip it  q: back{where}",
                 "bold red",
@@ -226,9 +270,19 @@ class RunScreen(Screen[RunOutcome | None]):
         return True
 
     def action_cancel(self) -> None:
-        if self._executor is not None and self.running:
-            self._set_status("Cancelling after this step…", "bold yellow")
+        if self._executor is None or not self.running:
+            return
+        self._cancels += 1
+        if self._cancels == 1:
+            self._set_status(
+                "Stopping after this step: it is left to finish (apt or dpkg stopped half-way need "
+                "`dpkg --configure -a`). c again: stop it now.",
+                "bold yellow",
+            )
             self._executor.cancel()
+        else:
+            self._set_status("Stopping the running command…", "bold red")
+            self._executor.abort()
 
     def action_retry(self) -> None:
         if self.outcome is not None and not self.running:
