@@ -15,8 +15,8 @@ from tui.app import GpuwizApp
 from tui.screens.run import RunScreen
 
 
-def app_on(profile: str) -> tuple[GpuwizApp, ProfileHost]:
-    host = ProfileHost(load_profile(profile, {"HOME": "/nonexistent"}))
+def app_on(profile: str, *, simulate_steps: bool = False) -> tuple[GpuwizApp, ProfileHost]:
+    host = ProfileHost(load_profile(profile, {"HOME": "/nonexistent"}), simulate_steps=simulate_steps)
     return GpuwizApp(host=host, profile_name=profile), host
 
 
@@ -279,3 +279,52 @@ def test_password_snapshot(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+
+
+async def _password(pilot) -> None:
+    from tui.screens.password import PasswordScreen
+
+    await settled(pilot)
+    pilot.app.push_screen(PasswordScreen("alice"))
+    await pilot.pause()
+    await pilot.press(*"secret")
+    await pilot.pause()
+
+
+async def _remove_driver(pilot) -> None:
+    await settled(pilot)
+    await pilot.press("2", "tab", "tab", "enter", "down", "enter")
+    await pilot.pause()
+
+
+async def _resume_offer(pilot) -> None:
+    from backends.run_state import RunState
+
+    await settled(pilot)
+    steps = ("driver.blacklist-nouveau", "driver.initramfs", "driver.install", "driver.hold")
+    pilot.app._offer_resume(pilot.app.screen, RunState("reboot", 4, steps))
+    await pilot.pause()
+
+
+async def _run_done(pilot) -> None:
+    await settled(pilot)
+    await pilot.press("2", "x", "y")
+    await settled(pilot)
+
+
+# Every modal and run state at both sizes the issue names (80×24 ones not covered elsewhere).
+@pytest.mark.parametrize(
+    "profile, before, size",
+    [
+        ("fresh-rtx3060", _resume_offer, (80, 24)),
+        ("fresh-rtx3060", _resume_offer, (120, 40)),
+        ("laptop-mx150", _run_done, (80, 24)),
+        ("laptop-mx150", _run_done, (120, 40)),
+        ("fresh-rtx3060", _password, (120, 40)),
+        ("homelab-ready", _remove_driver, (120, 40)),
+    ],
+    ids=["resume-80x24", "resume-120x40", "done-80x24", "done-120x40", "password-120x40", "remove-120x40"],
+)
+def test_modals_and_run_states(snap_compare, profile, before, size):
+    app, _ = app_on(profile, simulate_steps=True)  # as `gpuwiz --profile` runs: plan steps act out
+    assert snap_compare(app, terminal_size=size, run_before=before)
