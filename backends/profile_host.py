@@ -166,6 +166,10 @@ class ProfileHost:
         if self.simulate_steps and ok and (last_of_layer or step.reboot) and layer not in self.applied:
             self.apply_overlay(layer)
 
+    def records_after(self, layer: str) -> bool:
+        """Whether the profile says what the machine is once `layer`'s steps ran ([after.LAYER])."""
+        return layer in self.profile.after
+
     def apply_overlay(self, layer: str) -> None:
         overlay = self.profile.after.get(layer)
         if overlay is None:

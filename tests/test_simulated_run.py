@@ -116,3 +116,50 @@ def test_the_k8s_layer_of_a_cluster_node_turns_green():
     assert statuses(host)[Layer.K8S] is Status.OK
     assert host.read_text("/var/lib/gpuwiz/k8s/runtimeclass.json")  # the manifest the step wrote
     assert not build_plan(run_doctor(host), {}).steps
+
+
+def walk(name: str) -> tuple[ProfileHost, set[Layer]]:
+    """Run the recommended plan on a simulated profile until nothing is left (a reboot comes back at once)."""
+    host = ProfileHost(load_profile(name, {"HOME": "/nonexistent"}), simulate_steps=True)
+    ran: set[Layer] = set()
+    for _ in range(5):
+        plan = build_plan(run_doctor(host), {})
+        if not plan.steps:
+            break
+        ran |= {s.layer for s in plan.steps}
+        outcome = Executor(host, plan, emit=lambda e: None).run()
+        assert outcome.status in (RunStatus.DONE, RunStatus.REBOOT), f"{name}: {outcome.failure}"
+    return host, ran
+
+
+# Profiles whose [after.LAYER] records say what the machine is once each planned layer has run.
+WALKS = ["fresh-rtx3060", "k8s-no-gpu-support"]
+
+
+@pytest.mark.parametrize("name", WALKS)
+def test_a_simulated_walk_turns_every_layer_it_ran_green(name):
+    host, ran = walk(name)
+    assert ran, f"{name}: nothing to run"
+    after = statuses(host)
+    assert {layer: after[layer] for layer in ran} == dict.fromkeys(ran, Status.OK)
+    assert sorted(host.applied) == sorted(layer.value for layer in ran)
+    assert not build_plan(run_doctor(host), {}).steps, "a plan is left after the walk"
+
+
+def test_a_profile_without_after_records_says_so_after_a_run():
+    """The checks see the simulated machine unchanged: the run screen must not let that pass for a fix."""
+    host = ProfileHost(load_profile("laptop-mx150", {"HOME": "/nonexistent"}), simulate_steps=True)
+    if host.records_after("driver"):
+        pytest.skip("laptop-mx150 records the machine after the driver layer now")
+    app = GpuwizApp(host=host, profile_name="laptop-mx150")
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.press("2", "x", "y")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.1)
+            status = str(pilot.app.screen.query_one("#run-status").render())
+            assert "does not record" in status and "[after.driver]" in status
+
+    asyncio.run(go())

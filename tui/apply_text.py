@@ -147,6 +147,15 @@ def run_plan_in_terminal(
         return EXIT_CANCELLED
     if outcome.status is RunStatus.DONE:
         console.print(Text(f"{ok} all {total} steps done{where}", style="bold green"))
+        records = getattr(host, "records_after", None)
+        unrecorded = sorted({s.layer.value for s in plan.steps if records and not records(s.layer.value)})
+        if unrecorded:
+            sections = ", ".join(f"[after.{layer}]" for layer in unrecorded)
+            console.print(
+                Text(
+                    f"(profile {profile} does not record the machine after them ({sections}): its checks see it unchanged)"
+                )
+            )
         return EXIT_OK
     if outcome.status is RunStatus.REBOOT and host.simulated:
         console.print(Text("A reboot follows (simulated).", style="bold yellow"))

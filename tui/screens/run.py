@@ -219,6 +219,20 @@ class RunScreen(Screen[RunOutcome | None]):
                 "bold red",
             ),
         }
+        unrecorded = sorted(
+            {
+                s.layer.value
+                for s in self.plan.steps
+                if not getattr(host, "records_after", lambda _: True)(s.layer.value)
+            }
+        )
+        if outcome.status is RunStatus.DONE and host.simulated and unrecorded:
+            sections = ", ".join(f"[after.{layer}]" for layer in unrecorded)
+            messages[RunStatus.DONE] = (
+                f"All steps done (simulated). This profile does not record the machine after them ({sections}): "
+                "its checks still see it as before. Esc/q: back.",
+                "bold yellow",
+            )
         if outcome.status is RunStatus.REBOOT and host.simulated:
             messages[RunStatus.REBOOT] = (
                 "The simulated machine rebooted. Esc/q: back; the layers are checked again.",
