@@ -76,6 +76,8 @@ class Executor:
         self.log = log or RunLog(None)
         self.interactive = interactive
         self._cancel = threading.Event()
+        self.writes: list[WriteResult] = []  # the current run's writes so far (read from other threads)
+        self.in_flight: tuple[int, Step] | None = None  # the step being acted on now
 
     def cancel(self) -> None:
         """Stop after the step that is running: killing apt or dpkg half-way leaves a package
@@ -89,7 +91,8 @@ class Executor:
 
     def run(self, start: int = 0, *, skip_first: bool = False) -> RunOutcome:
         """Run steps from `start`; `skip_first`: the user chose Skip for the step at `start`."""
-        outcome = RunOutcome(RunStatus.DONE, len(self.plan.steps))
+        self.writes = []
+        outcome = RunOutcome(RunStatus.DONE, len(self.plan.steps), writes=self.writes)
         for index in range(start, len(self.plan.steps)):
             step = self.plan.steps[index]
             if self._cancel.is_set():
@@ -109,6 +112,7 @@ class Executor:
                     self.emit(StepEvent(EventKind.SKIPPED, index, step, done_already, time.monotonic() - began))
                 else:
                     self._begin(step)
+                    self.in_flight = (index, step)
                     acted = False
                     try:
                         write = self._act(index, step)
@@ -118,6 +122,7 @@ class Executor:
                             self._command(index, step, ("systemctl", "restart", unit), root=True)
                         acted = True
                     finally:
+                        self.in_flight = None
                         self._end(index, step, acted)
                     self.emit(StepEvent(EventKind.FINISHED, index, step, elapsed_s=time.monotonic() - began))
             except StepFailed as exc:

@@ -198,3 +198,21 @@ def test_an_interactive_step_gets_the_terminal_then_the_wizard_comes_back(tmp_pa
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_a_hang_up_at_an_interactive_step_leaves_at_once(tmp_path):
+    """Nobody is left to answer the prompt, and the TUI cannot come back on a dead terminal."""
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(INTERACTIVE_PLAN) + textwrap.dedent(TUI))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(TERM="xterm-256color", XDG_STATE_HOME=str(tmp_path / "state"), PYTHONPATH=str(ROOT))
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, str(script), str(tmp_path)])
+    read_until(fd, b"ENROLMENT PASSWORD? ")
+    os.close(fd)
+    assert wait_exit(pid) == 129
+    state = load_state({"XDG_STATE_HOME": str(tmp_path / "state")})
+    assert (state.status, state.next_step) == ("hung-up", 0) and state.resumable
+    answer = tmp_path / "answer"  # opened before the prompt: empty, as nobody answered
+    assert not answer.exists() or answer.read_text() == ""

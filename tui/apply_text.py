@@ -116,7 +116,8 @@ def run_plan_in_terminal(
             finally:
                 if watch is not None:
                     watch.stop()
-    hung = watch is not None and watch.hung_up and outcome.status is RunStatus.CANCELLED
+    # a step that asked at the terminal fails when its person goes: that is the hang-up too
+    hung = watch is not None and watch.hung_up and outcome.status in (RunStatus.CANCELLED, RunStatus.FAILED)
     if hung:
         log.write(f"the terminal hung up: stopped before step {outcome.next_index + 1}")
     log.close()

@@ -100,8 +100,8 @@ class RunScreen(Screen[RunOutcome | None]):
         with self._hang_lock:
             self._in_executor = False
             hung_up = self._hung_up
-        self._writes += outcome.writes
         self._record(outcome, hung_up=hung_up)
+        self._writes += outcome.writes
         if hung_up:  # nobody is there to see it: the state says where it stopped, then leave
             if self._log is not None:
                 self._log.write(f"the terminal hung up: stopped before step {outcome.next_index + 1}")
@@ -115,16 +115,28 @@ class RunScreen(Screen[RunOutcome | None]):
         with self._hang_lock:
             self._hung_up = True
             busy = self._in_executor
-        if busy and self._executor is not None:
-            self._executor.cancel()
-        return busy
+        if not busy or self._executor is None:
+            return False
+        in_flight = self._executor.in_flight
+        if in_flight is not None and in_flight[1].interactive:
+            # the person who would answer it is gone, and the TUI that stepped aside for it cannot
+            # come back on a dead terminal: record it as not done and leave now
+            index = in_flight[0]
+            self._record(RunOutcome(RunStatus.CANCELLED, index, writes=list(self._executor.writes)), hung_up=True)
+            if self._log is not None:
+                self._log.write(f"the terminal hung up during step {index + 1}, which asks at the terminal")
+                self._log.close()
+            leave_hung_up_terminal()
+        self._executor.cancel()
+        return True
 
     def _record(self, outcome: RunOutcome, *, hung_up: bool) -> None:
         """The state file: where a resume starts, which files were written (not for a simulation)."""
         host = self.app.host  # type: ignore[attr-defined]
         if host.simulated:
             return
-        status = "hung-up" if hung_up and outcome.status is RunStatus.CANCELLED else outcome.status.value
+        stopped = outcome.status in (RunStatus.CANCELLED, RunStatus.FAILED)
+        status = "hung-up" if hung_up and stopped else outcome.status.value
         save_state(
             host.env,
             RunState(
@@ -132,7 +144,7 @@ class RunScreen(Screen[RunOutcome | None]):
                 next_step=outcome.next_index,
                 steps=tuple(s.id for s in self.plan.steps),
                 selections=dict(self.selections),
-                files=files_of(self._writes),
+                files=files_of([*self._writes, *outcome.writes]),
                 log=str(self._log.path if self._log and self._log.path else ""),
             ),
         )
