@@ -82,14 +82,15 @@ def test_monitor_snapshot_ascii_gpu_detail(snap_compare):
     assert snap_compare(app, terminal_size=(80, 24), run_before=pick)
 
 
-def test_monitor_snapshot_signal_confirmation(snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_monitor_snapshot_signal_confirmation(snap_compare, size):
     async def ask(pilot) -> None:
         await sampled(pilot)
         await pilot.press("t")
         await pilot.pause()
 
     app, _ = monitor_app("dgx-h100x8")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+    assert snap_compare(app, terminal_size=size, run_before=ask)
 
 
 def run(app, script):

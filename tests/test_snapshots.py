@@ -155,7 +155,9 @@ def test_k8s_screen(snap_compare, profile):
 
 # The same screens at 120×40: more of the detail shows, nothing is laid out differently by accident.
 @pytest.mark.parametrize(
-    "keys", [["2"], ["5"], ["question_mark"], ["2", "x"], ["a"]], ids=["driver", "k8s", "help", "confirm", "answers"]
+    "keys",
+    [["2"], ["3"], ["4"], ["5"], ["question_mark"], ["2", "x"], ["a"]],
+    ids=["driver", "toolkit", "runtime", "k8s", "help", "confirm", "answers"],
 )
 def test_wizard_at_120x40(snap_compare, keys):
     profile = "homelab-ready" if keys == ["5"] else "fresh-rtx3060"
