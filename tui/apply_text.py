@@ -154,7 +154,7 @@ def run_plan_in_terminal(
             sections = ", ".join(f"[after.{layer}]" for layer in unrecorded)
             console.print(
                 Text(
-                    f"(profile {profile} does not record the machine after them ({sections}): its checks see it unchanged)"
+                    f"(only the files they wrote changed: profile {profile} records nothing else for after them ({sections}))"
                 )
             )
         return EXIT_OK

@@ -241,8 +241,8 @@ class RunScreen(Screen[RunOutcome | None]):
         if outcome.status is RunStatus.DONE and host.simulated and unrecorded:
             sections = ", ".join(f"[after.{layer}]" for layer in unrecorded)
             messages[RunStatus.DONE] = (
-                f"All steps done (simulated). This profile does not record the machine after them ({sections}): "
-                "its checks still see it as before. Esc/q: back.",
+                f"All steps done (simulated). Only the files they wrote changed: this profile records nothing "
+                f"else for after them ({sections}). Esc/q: back; the layer is checked again.",
                 "bold yellow",
             )
         if outcome.status is RunStatus.REBOOT and host.simulated:
