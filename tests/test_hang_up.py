@@ -72,9 +72,9 @@ raise SystemExit(run_plan_in_terminal(RealHost(env), plan, env, selections={}, p
 """
 
 
-def start_in_terminal(tmp_path: Path, program: str, *, nohup: bool = False) -> tuple[int, int]:
+def start_in_terminal(tmp_path: Path, program: str, *, plan: str = PLAN, nohup: bool = False) -> tuple[int, int]:
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(PLAN) + textwrap.dedent(program))
+    script.write_text(textwrap.dedent(plan) + textwrap.dedent(program))
     pid, fd = pty.fork()
     if pid == 0:  # the child: gpuwiz's run in a terminal of its own
         os.environ.update(TERM="xterm-256color", XDG_STATE_HOME=str(tmp_path / "state"), PYTHONPATH=str(ROOT))
@@ -178,13 +178,7 @@ plan = Plan((
 
 def test_an_interactive_step_gets_the_terminal_then_the_wizard_comes_back(tmp_path):
     """Like `mokutil --import`: the TUI steps aside, the person types at the prompt, the TUI returns."""
-    script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(INTERACTIVE_PLAN) + textwrap.dedent(TUI))
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ.update(TERM="xterm-256color", XDG_STATE_HOME=str(tmp_path / "state"), PYTHONPATH=str(ROOT))
-        os.chdir(tmp_path)
-        os.execv(sys.executable, [sys.executable, str(script), str(tmp_path)])
+    pid, fd = start_in_terminal(tmp_path, TUI, plan=INTERACTIVE_PLAN)
     try:
         read_until(fd, b"ENROLMENT PASSWORD? ")
         os.write(fd, b"typed-by-a-person\r")
@@ -202,13 +196,7 @@ def test_an_interactive_step_gets_the_terminal_then_the_wizard_comes_back(tmp_pa
 
 def test_a_hang_up_at_an_interactive_step_leaves_at_once(tmp_path):
     """Nobody is left to answer the prompt, and the TUI cannot come back on a dead terminal."""
-    script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(INTERACTIVE_PLAN) + textwrap.dedent(TUI))
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ.update(TERM="xterm-256color", XDG_STATE_HOME=str(tmp_path / "state"), PYTHONPATH=str(ROOT))
-        os.chdir(tmp_path)
-        os.execv(sys.executable, [sys.executable, str(script), str(tmp_path)])
+    pid, fd = start_in_terminal(tmp_path, TUI, plan=INTERACTIVE_PLAN)
     read_until(fd, b"ENROLMENT PASSWORD? ")
     os.close(fd)
     assert wait_exit(pid) == 129
