@@ -134,7 +134,16 @@ def walk(name: str) -> tuple[ProfileHost, set[Layer]]:
 
 
 # Profiles whose [after.LAYER] records say what the machine is once each planned layer has run.
-WALKS = ["fresh-rtx3060", "k8s-no-gpu-support", "laptop-mx150"]
+WALKS = [
+    "fresh-rtx3060",
+    "k8s-no-gpu-support",
+    "laptop-mx150",
+    "vm-bar1",
+    "blackwell-proprietary",
+    "secureboot-unenrolled-mok",
+    "headers-missing-after-kernel-update",
+    "mismatch-after-upgrade",
+]
 
 
 @pytest.mark.parametrize("name", WALKS)
@@ -149,16 +158,16 @@ def test_a_simulated_walk_turns_every_layer_it_ran_green(name):
 def test_a_profile_without_after_records_says_so_after_a_run():
     """The checks see the simulated machine unchanged: the run screen must not let that pass for a fix."""
     host = ProfileHost(load_profile("vm-bar1", {"HOME": "/nonexistent"}), simulate_steps=True)
-    assert not host.records_after("toolkit")
+    assert not host.records_after("runtime")
     app = GpuwizApp(host=host, profile_name="vm-bar1")
 
     async def go():
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.app.workers.wait_for_complete()
-            await pilot.press("3", "x", "y")
+            await pilot.press("4", "x", "y")
             await pilot.app.workers.wait_for_complete()
             await pilot.pause(0.1)
             status = str(pilot.app.screen.query_one("#run-status").render())
-            assert "records nothing else" in status and "[after.toolkit]" in status
+            assert "records nothing else" in status and "[after.runtime]" in status
 
     asyncio.run(go())
