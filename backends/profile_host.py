@@ -170,6 +170,11 @@ class ProfileHost:
         """Whether the profile says what the machine is once `layer`'s steps ran ([after.LAYER])."""
         return layer in self.profile.after
 
+    def unrecorded_after(self, steps: Any) -> str:
+        """The `[after.LAYER]` sections these steps' layers lack, as "[after.a], [after.b]"; "" if none."""
+        layers = sorted({s.layer.value for s in steps if not self.records_after(s.layer.value)})
+        return ", ".join(f"[after.{layer}]" for layer in layers)
+
     def apply_overlay(self, layer: str) -> None:
         overlay = self.profile.after.get(layer)
         if overlay is None:

@@ -148,10 +148,8 @@ def run_plan_in_terminal(
         return EXIT_CANCELLED
     if outcome.status is RunStatus.DONE:
         console.print(Text(f"{ok} all {total} steps done{where}", style="bold green"))
-        records = getattr(host, "records_after", None)
-        unrecorded = sorted({s.layer.value for s in plan.steps if records and not records(s.layer.value)})
-        if unrecorded:
-            sections = ", ".join(f"[after.{layer}]" for layer in unrecorded)
+        sections = host.unrecorded_after(plan.steps) if host.simulated else ""
+        if sections:
             console.print(
                 Text(
                     f"(only the files they wrote changed: profile {profile} records nothing else for after them ({sections}))"

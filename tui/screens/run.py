@@ -231,15 +231,8 @@ class RunScreen(Screen[RunOutcome | None]):
                 "bold red",
             ),
         }
-        unrecorded = sorted(
-            {
-                s.layer.value
-                for s in self.plan.steps
-                if not getattr(host, "records_after", lambda _: True)(s.layer.value)
-            }
-        )
-        if outcome.status is RunStatus.DONE and host.simulated and unrecorded:
-            sections = ", ".join(f"[after.{layer}]" for layer in unrecorded)
+        sections = host.unrecorded_after(self.plan.steps) if host.simulated else ""
+        if outcome.status is RunStatus.DONE and sections:
             messages[RunStatus.DONE] = (
                 f"All steps done (simulated). Only the files they wrote changed: this profile records nothing "
                 f"else for after them ({sections}). Esc/q: back; the layer is checked again.",
