@@ -301,6 +301,19 @@ def release_suites(codename: str) -> tuple[str, ...]:
     return (codename, f"{codename}-updates", f"{codename}-security", f"{codename}/updates")
 
 
+def release_has_main(sources: Sequence[AptSource], codename: str) -> bool:
+    """Whether an enabled entry of the release's own suites has `main` (the distribution's archive)."""
+    suites = release_suites(codename)
+    return any(
+        s.enabled
+        and s.type == "deb"
+        and s.suite in suites
+        and s.path != NONFREE_SOURCES_PATH
+        and "main" in s.components
+        for s in sources
+    )
+
+
 def nonfree_sources_edit(
     sources: Sequence[AptSource],
     codename: str,

@@ -59,17 +59,40 @@ def effective(choices: list[Choice], selections: Selections) -> dict[str, str]:
     return {c.key: selections.get(c.key, c.recommended) for c in choices}
 
 
-def validate(choices: list[Choice], selections: Selections, *, source: str = "answers") -> None:
-    """InputError for a key that is not offered here or a value that is not one of its options."""
+def fit_selections(
+    choices: list[Choice], selections: Selections, *, source: str = "answers"
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The selections this machine can take, and (key, what was done) for each it cannot.
+
+    One answers file serves several nodes, also across distributions, so a value that is valid
+    but not offered here (R535 where NVIDIA's RHEL repository starts at R570, Ubuntu's installer on
+    Rocky) is not an error: a branch becomes the nearest one offered (the newer on a tie: an older
+    one may not drive the GPU), anything else this node's recommendation; each is said, naming the
+    file and key. Keys not offered here are left to the caller; typos are caught before
+    (planners.check_known_keys)."""
     by_key = {c.key: c for c in choices}
+    fitted: dict[str, str] = {}
+    said: list[tuple[str, str]] = []
     for key, value in selections.items():
         choice = by_key.get(key)
-        if choice is None:
-            known = ", ".join(sorted(by_key)) or "none on this machine"
-            raise InputError(source, f"{key}: not a choice gpuwiz offers here (offered: {known})")
-        if not choice.accepts(value):
-            also = " (or a version like 1.17.8-1)" if choice.pattern else ""
-            raise InputError(source, f"{key} = {value!r}: not one of {', '.join(choice.values)}{also}")
+        if choice is None or choice.accepts(value):
+            fitted[key] = value
+            continue
+        numeric = [v for v in choice.values if v.isdigit()]
+        if value.isdigit() and numeric:
+            used = min(numeric, key=lambda v: (abs(int(v) - int(value)), -int(v)))
+            how = "the nearest it offers"
+        else:
+            used, how = choice.recommended, "its recommendation"
+        fitted[key] = used
+        said.append(
+            (
+                key,
+                f"{source}: {key} = {value!r} is not offered on this node (it offers {', '.join(choice.values)}); "
+                f"planned with {used!r}, {how}.",
+            )
+        )
+    return fitted, said
 
 
 def selections_from_answers(data: Mapping[str, Any], *, source: str) -> dict[str, str]:

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .choices import Choice, Option, Selections, effective
 from .cuda_repo import repo_for
@@ -36,13 +36,15 @@ DEBIAN_BRANCH = {"bookworm": "535", "trixie": "550"}
 # nvidia-open-kernel-dkms nvidia-driver` fails there (checked against deb.debian.org on 2026-11-22).
 DEBIAN_OPEN_MODULES = ("trixie",)
 BRANCH_OPTIONS = 6
-DRIVER_KEYS = (
-    "driver.action",
-    "driver.method",
-    "driver.branch",
-    "driver.flavour",
-    "driver.edition",
-)  # newest first; older branches are out of support anyway
+# Every driver key and the values it takes on some machine (answers files are checked against
+# these for typos; a value valid elsewhere but not here is fitted, see choices.fit_selections).
+DRIVER_KEYS = {
+    "driver.action": f"{ACTION_KEEP}|{ACTION_REMOVE}",
+    "driver.method": f"{METHOD_UBUNTU}|{METHOD_DISTRO}|{METHOD_CUDA}",
+    "driver.branch": r"\d{3}",
+    "driver.flavour": f"{OPEN}|{PROPRIETARY}",
+    "driver.edition": f"{DESKTOP}|{SERVER}",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class DriverSelection:
     branch: str = ""
     flavour: str = OPEN
     edition: str = DESKTOP
+    why_method: str = ""  # the method follows a branch or flavour only NVIDIA's repository has
 
     @property
     def remove(self) -> bool:
@@ -285,10 +288,39 @@ def _flavour_choice(branch: BranchChoice) -> Choice:
 
 def driver_selection(report: DoctorReport, selections: Selections) -> DriverSelection:
     values = effective(driver_choices(report), selections)
-    return DriverSelection(
+    sel = DriverSelection(
         action=values.get("driver.action", ACTION_KEEP),
         method=values.get("driver.method", ""),
         branch=values.get("driver.branch", ""),
         flavour=values.get("driver.flavour", OPEN),
         edition=values.get("driver.edition", DESKTOP),
     )
+    if sel.method not in (METHOD_UBUNTU, METHOD_DISTRO):
+        return sel
+    # the branch decides (it fixes the CUDA version containers see, the same on every node of a
+    # cluster): one the distribution's installer lacks comes from NVIDIA's repository, said in a note
+    lacks = _distro_lacks(report.facts.hardware, report.facts.driver, sel, picked=set(selections))
+    if lacks and repo_for(report.facts.hardware) is not None:
+        return replace(sel, method=METHOD_CUDA, why_method=f"{lacks}: it comes from NVIDIA's CUDA repository.")
+    return sel
+
+
+def _distro_lacks(hw: HardwareFacts, driver: DriverFacts | None, sel: DriverSelection, *, picked: set[str]) -> str:
+    """What the user picked (`picked`: the keys) that the distribution's own method cannot install
+    here; "" when it can."""
+    if driver is None or hw.os is None:
+        return ""
+    if sel.method == METHOD_UBUNTU:
+        offered = {b for b in map(_branch_of, _ubuntu_offered(driver)) if b}
+        if "driver.branch" in picked and offered and sel.branch not in offered:
+            return (
+                f"Ubuntu offers no R{sel.branch} for these GPUs (its branches: {', '.join(sorted(offered, key=int))})"
+            )
+        return ""
+    packaged = debian_branch(hw, driver)
+    codename = hw.os.codename or ""
+    if "driver.branch" in picked and packaged and sel.branch != packaged:
+        return f"Debian {codename} packages R{packaged}, not R{sel.branch}"
+    if "driver.flavour" in picked and sel.flavour == OPEN and codename not in DEBIAN_OPEN_MODULES:
+        return f"Debian {codename} has no open kernel modules for its driver"
+    return ""

@@ -193,7 +193,7 @@ class DnfDriverPlanner:
                 ["python3-dnf-plugin-versionlock"],
                 step_id="driver.versionlock-plugin",
                 title="Install dnf's versionlock plugin",
-                why="It holds packages at a version, as apt-mark hold does.",
+                why="dnf's way to hold packages at their installed version.",
             )
         )
         steps.append(
@@ -221,6 +221,7 @@ class DnfDriverPlanner:
                 Layer.DRIVER,
                 argv=("dnf", "versionlock", "delete", "*nvidia*"),
                 why="Locked packages cannot be removed.",
+                removal=True,
             ),
             Step(
                 "driver.purge-packages",
@@ -229,6 +230,7 @@ class DnfDriverPlanner:
                 argv=(*DNF, "remove", *names),
                 why="dnf removes what only they needed too (clean_requirements_on_remove).",
                 reboot=True,
+                removal=True,
             ),
         ]
 

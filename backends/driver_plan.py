@@ -31,7 +31,7 @@ from .driver_choices import (
 from .errors import InputError
 from .facts import DriverFacts, HardwareFacts
 from .findings import Layer, Status
-from .plan import FileEdit, Step
+from .plan import FileEdit, NotAutomated, PlanNote, Step
 from .secure_boot import enroll_step, mok_path, mok_steps
 
 NOUVEAU_BLACKLIST = "/etc/modprobe.d/gpuwiz-blacklist-nouveau.conf"
@@ -172,7 +172,7 @@ def _remove_steps(driver: DriverFacts) -> list[Step]:
         )
     if steps:
         steps[-1] = replace(steps[-1], reboot=True)  # the loaded module stays in memory until then
-    return steps
+    return [replace(s, removal=True) for s in steps]
 
 
 def _switch_to_open(driver: DriverFacts, hw: HardwareFacts) -> list[Step]:
@@ -226,7 +226,7 @@ class AptDriverPlanner:
     def choices(self, report: DoctorReport) -> list[Choice]:
         return driver_choices(report) if self.applies(report) else []
 
-    def plan(self, report: DoctorReport, selections: Selections) -> list[Step]:
+    def plan(self, report: DoctorReport, selections: Selections) -> list[Step | PlanNote]:
         if not self.applies(report):
             return []
         facts = report.facts
@@ -262,6 +262,8 @@ class AptDriverPlanner:
         if not steps:
             return []
         steps[-1] = replace(steps[-1], reboot=True)  # the new module loads at the next boot
+        if sel.why_method:
+            return [PlanNote(Layer.DRIVER, f"Install method NVIDIA CUDA repo: {sel.why_method}"), *steps]
         return steps
 
     def _ubuntu(self, driver: DriverFacts, hw: HardwareFacts, sel: DriverSelection) -> list[Step]:
@@ -328,9 +330,12 @@ class AptDriverPlanner:
             )
         steps = nouveau_steps(driver, hw)
         sources = apt.parse_sources(dict(driver.apt_sources))
-        edit = apt.nonfree_sources_edit(
-            sources, hw.os.codename, dict(driver.apt_sources).get(apt.NONFREE_SOURCES_PATH), distro="debian"
-        )
+        try:
+            edit = apt.nonfree_sources_edit(
+                sources, hw.os.codename, dict(driver.apt_sources).get(apt.NONFREE_SOURCES_PATH), distro="debian"
+            )
+        except apt.AptSourcesError as exc:  # the finding driver.apt-sources says how to add it
+            raise NotAutomated(f"{exc}: add Debian's own archive first (see the finding driver.apt-sources).") from None
         if edit:
             steps.append(apt.nonfree_sources_step(edit))
         steps.append(apt.update_step())

@@ -176,10 +176,14 @@ class Executor:
             except OSError as exc:
                 raise StepFailed(f"cannot write {edit.path}: {exc.strerror or exc}") from None
             self.log.write(f"   backup: {result.backup or '(new file)'}")
+            kept = f"; the old one is kept as {result.backup}" if result.backup else ", a new file"
+            self._say(index, step, f"wrote {edit.path} ({len(edit.new_text)} bytes{kept})")
             return result
         assert step.argv is not None
-        if step.interactive:
+        if step.interactive and not getattr(self.host, "simulated", False):
             return self._interactive(step)
+        if step.interactive:  # nobody needs the terminal for a simulated machine's answer
+            self._say(index, step, "(on a real machine this step asks you at the terminal)")
         self._command(index, step, step.argv, root=step.needs_root)
         return None
 
@@ -193,6 +197,10 @@ class Executor:
         if code != 0:
             raise StepFailed(f"exit code {code}")
         return None
+
+    def _say(self, index: int, step: Step, text: str) -> None:
+        """A line of the step's output that comes from gpuwiz, not from a command."""
+        self.emit(StepEvent(EventKind.OUTPUT, index, step, text))
 
     def _command(self, index: int, step: Step, argv: tuple[str, ...], *, root: bool) -> CommandResult:
         self.log.command(argv, root)

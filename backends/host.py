@@ -139,10 +139,11 @@ def _writable(path: Path) -> bool:
 
 def _backup_target(backup_root: Path, path: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = backup_root / stamp / str(path).lstrip("/")
+    where = os.path.abspath(path).lstrip("/")  # a relative path keeps its directory in the backup
+    target = backup_root / stamp / where
     n = 1
     while target.exists():
-        target = backup_root / f"{stamp}.{n}" / str(path).lstrip("/")
+        target = backup_root / f"{stamp}.{n}" / where
         n += 1
     return target
 

@@ -6,6 +6,8 @@ manifests are generated as data and written as JSON files the plan shows before 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .checks.k8s import helm_too_old
 from .choices import Choice, Option, Selections
 from .doctor import DoctorReport
@@ -41,7 +43,7 @@ class K8sPlanner:
 
     layer = L
     name = "k8s"
-    keys = ("k8s.stack", "k8s.taint", "k8s.action")
+    keys = {"k8s.stack": "device-plugin|gpu-operator", "k8s.taint": "yes|no", "k8s.action": "keep|remove"}
 
     @staticmethod
     def _ready(report: DoctorReport) -> bool:
@@ -262,7 +264,7 @@ def _remove(k, node) -> list[Step | PlanNote]:
     steps.append(
         PlanNote(L, f"The label {GPU_PRESENT_LABEL} stays: it cannot tell who set it, and NFD/GFD set it too.")
     )
-    return steps
+    return [replace(s, removal=True) if isinstance(s, Step) else s for s in steps]
 
 
 def _nvidia_is_default(report: DoctorReport) -> bool:

@@ -100,3 +100,21 @@ def parse_first_version(text: str) -> str | None:
     """The first dotted version in a tool's --version line (containerd, docker, crio)."""
     m = re.search(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-~+][0-9A-Za-z.~+-]+)?)", text)
     return m.group(1) if m else None
+
+
+VERSIONLOCK_LIST = "/etc/dnf/plugins/versionlock.list"
+_LOCK = re.compile(r"(?P<name>.+?)-(?:\d+:)?[^-:]+-[^-]+$")
+
+
+def parse_versionlock(text: str) -> tuple[str, ...]:
+    """The package names dnf's versionlock plugin holds: one `NAME-[EPOCH:]VERSION-RELEASE.*` line
+    each (dnf-plugins-core's versionlock.py); `!` lines are excludes, not locks."""
+    names = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "!")):
+            continue
+        m = _LOCK.match(line)
+        if m:
+            names.append(m.group("name"))
+    return tuple(names)

@@ -49,6 +49,7 @@ class Step:
     why: str = ""
     interactive: bool = False  # asks the person at the terminal (a one-time password): it gets the terminal
     wait_s: int | None = None  # it waits for something, at most this long (the UI counts down)
+    removal: bool = False  # part of taking the layer away (driver or cluster setup removed)
 
     def __post_init__(self) -> None:
         if (self.argv is None) == (self.edit is None):

@@ -7,10 +7,11 @@ another package can add one without touching this repository.
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
 
-from .choices import Choice, Selections, validate
+from .choices import Choice, Selections, fit_selections
 from .doctor import DoctorReport
 from .errors import InputError
 from .findings import LAYERS, Layer, Status
@@ -22,7 +23,9 @@ ENTRY_POINT_GROUP = "gpuwiz.backends"
 class Planner(Protocol):
     layer: Layer
     name: str
-    keys: tuple[str, ...]  # every choice key this planner may offer on some machine ("driver.branch")
+    # every choice key this planner may offer on some machine ("driver.branch") and, as a regular
+    # expression, the values it takes on some machine (r"\d{3}"); "" takes any value
+    keys: Mapping[str, str]
 
     def choices(self, report: DoctorReport) -> list[Choice]:
         """What can be chosen on this machine, each with its recommendation."""
@@ -47,31 +50,42 @@ def offered_choices(report: DoctorReport, planners: list[Planner] | None = None)
 
 
 def check_known_keys(selections: Selections, planners: list[Planner] | None = None, *, source: str) -> None:
-    """InputError for a key no planner knows (a typo), whatever machine this is."""
+    """InputError for a key no planner knows or a value no machine takes (a typo), whatever machine
+    this is."""
     planners = load_backends("planner") if planners is None else planners
-    known = {key for p in planners for key in p.keys}
-    for key in selections:
+    known: dict[str, str] = {}
+    for p in planners:
+        keys = p.keys if isinstance(p.keys, Mapping) else dict.fromkeys(p.keys, "")
+        known.update(keys)
+    for key, value in selections.items():
         if key not in known:
             raise InputError(source, f"{key}: unknown choice (known: {', '.join(sorted(known))})")
+        pattern = known[key]
+        if pattern and not re.fullmatch(pattern, value):
+            shown = pattern.replace("|", ", ") if re.fullmatch(r"[\w|-]+", pattern) else f"a value like {pattern}"
+            raise InputError(source, f"{key} = {value!r}: not a value gpuwiz knows (one of {shown})")
 
 
 def check_selections(
     report: DoctorReport, selections: Selections, planners: list[Planner], *, source: str = "answers"
-) -> list[PlanNote]:
-    """InputError for a key no planner knows or a bad value; a note for each known key not offered here.
+) -> tuple[dict[str, str], list[PlanNote]]:
+    """The selections fitted to this machine, and a note for each that is not used as given.
 
     One answers file provisions several machines alike, so a choice that does not arise on this one
-    (a branch where a driver is already installed) is said, not an error; a typo is an error.
+    (a branch where a driver is already installed) or a value this one does not offer (see
+    choices.fit_selections) is said, not an error; a typo is an error (InputError).
     """
     check_known_keys(selections, planners, source=source)
     offered = offered_choices(report, planners)
     offered_keys = {c.key for c in offered}
-    validate(offered, {k: v for k, v in selections.items() if k in offered_keys}, source=source)
-    return [
+    fitted, said = fit_selections(offered, selections, source=source)
+    notes = [PlanNote(Layer(key.split(".", 1)[0]), text) for key, text in said]
+    notes += [
         PlanNote(Layer(key.split(".", 1)[0]), f"{key} = {value!r} is not used: that choice does not arise here.")
         for key, value in selections.items()
         if key not in offered_keys
     ]
+    return {k: v for k, v in fitted.items() if k in offered_keys}, notes
 
 
 def build_plan(
@@ -83,8 +97,7 @@ def build_plan(
 ) -> Plan:
     """Steps for every layer that is not healthy (or that a selection asks to change), bottom up."""
     planners = load_backends("planner") if planners is None else planners
-    selections = dict(selections or {})
-    notes: list[PlanNote] = check_selections(report, selections, planners, source=source)
+    selections, notes = check_selections(report, dict(selections or {}), planners, source=source)
     steps: list[Step] = []
     for layer in LAYERS:
         status = report.layer(layer).status

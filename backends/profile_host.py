@@ -60,6 +60,7 @@ class ProfileHost:
         self._dirs: set[str] | None = None  # implied directories, recomputed after a write
         self.commands: list[RecordedCommand] = []
         self.writes: list[RecordedWrite] = []
+        self._sudo_password: str | None = None  # in memory only, as on a real machine
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -80,6 +81,9 @@ class ProfileHost:
     ) -> CommandResult:
         argv = tuple(argv)
         self.commands.append(RecordedCommand(argv, root, input))
+        refused = self._sudo_refuses() if root else ""
+        if refused:
+            return CommandResult(argv, 1, "", refused)
         answer = self._commands.get(shlex.join(argv))
         if answer is None and self._in_step:
             answer = CommandAnswer(f"(simulated) {shlex.join(argv)}\n")  # a plan step on a simulated machine
@@ -96,6 +100,35 @@ class ProfileHost:
             for line in (result.stdout + result.stderr).splitlines():
                 on_output(line)
         return result
+
+    # --- root, as the profile's user gets it (machine.user, machine.sudo) ---------------------
+
+    def sudo_mode(self) -> str:
+        """ "root", "passwordless", "password" (asked once) or "none", as RealHost says it."""
+        if self.user == "root":
+            return "root"
+        return self.profile.sudo
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._sudo_password,) if self._sudo_password else ()
+
+    def set_sudo_password(self, password: str) -> bool:
+        """The simulated sudo takes any password that is not empty (a profile records none); it is
+        kept for this process's root commands only, and logs redact it, as on a real machine."""
+        if self.sudo_mode() != "password" or not password:
+            return False
+        self._sudo_password = password
+        return True
+
+    def _sudo_refuses(self) -> str:
+        """What sudo says when a root command cannot run for this user ("" when it can)."""
+        mode = self.sudo_mode()
+        if mode == "none":
+            return f"{self.user} cannot run root commands: there is no sudo (simulated machine {self.profile.name})"
+        if mode == "password" and self._sudo_password is None:
+            return "sudo: a password is required"
+        return ""
 
     def run_attached(self, argv: Sequence[str], *, root: bool = False) -> int:
         return self.run(argv, root=root).returncode
@@ -163,6 +196,8 @@ class ProfileHost:
         """After a layer's last step (or a reboot step) the machine is what `[after.LAYER]` says."""
         self._in_step = False
         layer = step.layer.value
+        if step.removal:  # [after.LAYER] records the layer set up; what a removal leaves is not recorded
+            return
         if self.simulate_steps and ok and (last_of_layer or step.reboot) and layer not in self.applied:
             self.apply_overlay(layer)
 
@@ -172,7 +207,7 @@ class ProfileHost:
 
     def unrecorded_after(self, steps: Any) -> str:
         """The `[after.LAYER]` sections these steps' layers lack, as "[after.a], [after.b]"; "" if none."""
-        layers = sorted({s.layer.value for s in steps if not self.records_after(s.layer.value)})
+        layers = sorted({s.layer.value for s in steps if s.removal or not self.records_after(s.layer.value)})
         return ", ".join(f"[after.{layer}]" for layer in layers)
 
     def apply_overlay(self, layer: str) -> None:

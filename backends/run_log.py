@@ -43,7 +43,16 @@ class RunLog:
             self._fh = os.fdopen(fd, "a", encoding="utf-8")
 
     @classmethod
-    def for_run(cls, env: Mapping[str, str], secrets: tuple[str, ...] = ()) -> RunLog:
+    def for_run(cls, env: Mapping[str, str], secrets: tuple[str, ...] = (), *, simulated_profile: str = "") -> RunLog:
+        """A new log in env's state folder; a run on a profile says so in its first line (the log
+        belongs to whoever runs gpuwiz, like a real run's)."""
+        log = cls._new(env, secrets)
+        if simulated_profile:
+            log.write(f"# SIMULATED machine {simulated_profile}: nothing on this machine was run or changed")
+        return log
+
+    @classmethod
+    def _new(cls, env: Mapping[str, str], secrets: tuple[str, ...]) -> RunLog:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         folder = log_dir(env)
         path = folder / f"run-{stamp}.log"

@@ -7,6 +7,7 @@ Written atomically; a state file that cannot be read is reported, never silently
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,9 @@ class RunState:
     log: str = ""
     profile: str = ""
     started: str = ""
+    # a run on a profile (a simulated machine): kept apart from this machine's state, and its
+    # changes lived only in the gpuwiz process that made them
+    simulated: bool = False
 
     @property
     def resumable(self) -> bool:
@@ -48,7 +52,12 @@ class RunState:
         return self.status == "hung-up" and self.next_step < len(self.steps)
 
 
-def state_path(env: Mapping[str, str]) -> Path:
+def state_path(env: Mapping[str, str], simulated_profile: str = "") -> Path:
+    """This machine's state file, or a simulated machine's (never the same: trying a profile must
+    not replace what `gpuwiz rollback` would put back here)."""
+    if simulated_profile:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(simulated_profile).stem or "profile")
+        return state_dir(env) / "simulated" / f"{safe}.toml"
     return state_dir(env) / "state.toml"
 
 
@@ -67,6 +76,7 @@ def save_state(env: Mapping[str, str], state: RunState) -> Path:
     run.add("steps", list(state.steps))
     run.add("log", state.log)
     run.add("profile", state.profile)
+    run.add("simulated", state.simulated)
     selections = tomlkit.table()
     for key, value in sorted(state.selections.items()):
         selections.add(key, value)
@@ -79,13 +89,13 @@ def save_state(env: Mapping[str, str], state: RunState) -> Path:
         files.append(t)
     run.add("files", files)
     doc.add("last_run", run)
-    path = state_path(env)
+    path = state_path(env, state.profile if state.simulated else "")
     atomic_write(path, tomlkit.dumps(doc), mode=0o600, backup_root=None)
     return path
 
 
-def load_state(env: Mapping[str, str]) -> RunState | None:
-    path = state_path(env)
+def load_state(env: Mapping[str, str], simulated_profile: str = "") -> RunState | None:
+    path = state_path(env, simulated_profile)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -104,6 +114,7 @@ def load_state(env: Mapping[str, str]) -> RunState | None:
             log=str(run.get("log", "")),
             profile=str(run.get("profile", "")),
             started=str(run.get("started", "")),
+            simulated=bool(run.get("simulated", False)),
         )
     except tomllib.TOMLDecodeError as exc:
         raise InputError(str(path), f"not valid TOML: {exc}", line=toml_error_line(exc)) from None

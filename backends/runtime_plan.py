@@ -62,6 +62,10 @@ def _yes_no(key: str, title: str, recommended: bool, reason: str, yes: str, no: 
     )
 
 
+# k3s and RKE2 bring their own containerd: a node that will join one needs no runtime of its own
+NO_INSTALL = Option("none", "None yet", "k3s/RKE2 bring their own")
+
+
 def docker_ce_steps(report: DoctorReport) -> list[Step]:
     """Docker Engine from Docker's repository: its key checked by fingerprint, its list or .repo, the packages."""
     hw, driver = report.facts.hardware, report.facts.driver
@@ -218,7 +222,12 @@ class RuntimePlanner:
 
     layer = L
     name = "runtime"
-    keys = ("runtime.install", "runtime.default", "runtime.cdi", "runtime.containerd-config")
+    keys = {
+        "runtime.install": "docker|docker-ce|containerd|podman|none",
+        "runtime.default": "yes|no",
+        "runtime.cdi": "yes|no",
+        "runtime.containerd-config": "drop-in|in-place",
+    }
 
     @staticmethod
     def _present(report: DoctorReport) -> list[str]:
@@ -250,6 +259,7 @@ class RuntimePlanner:
                             Option("docker", "Docker (docker.io)", "the distribution's"),
                             Option("docker-ce", "Docker CE", "Docker's repository"),
                             Option("containerd", "containerd", "for Kubernetes"),
+                            NO_INSTALL,
                         ),
                         "containerd" if in_cluster else "docker",
                         "Kubernetes talks to containerd (CRI)."
@@ -266,6 +276,7 @@ class RuntimePlanner:
                         (
                             Option("podman", "Podman", "RHEL's own, GPUs through CDI"),
                             Option("docker-ce", "Docker CE", "Docker's repository"),
+                            NO_INSTALL,
                         ),
                         "podman",
                         "RHEL and its rebuilds ship Podman; it takes the GPU through CDI.",
@@ -338,6 +349,14 @@ class RuntimePlanner:
         steps: list[Step | PlanNote] = []
         present = self._present(report)
         install = values.get("runtime.install")
+        if install == "none":
+            return [
+                PlanNote(
+                    L,
+                    "No runtime is installed: k3s and RKE2 bring their own containerd. Once it runs, gpuwiz "
+                    "configures its nvidia runtime (k3s finds the toolkit by itself).",
+                )
+            ]
         if install:
             steps += self._install(install, report)
             present = {"podman": [], "docker-ce": ["docker"]}.get(install, [install])

@@ -95,7 +95,7 @@ def key_steps(key: RepoKey, *, layer: Layer, id_prefix: str, work_dir: str = KEY
             f"Make sure {posixpath.dirname(key.keyring)} exists",
             layer,
             argv=("install", "-d", "-m", "0755", posixpath.dirname(key.keyring)),
-            why="The keyring's folder (older releases lack /etc/apt/keyrings).",
+            why="The keyring's folder (an older release may lack it).",
         ),
         Step(
             f"{id_prefix}.key-install",

@@ -52,7 +52,7 @@ class ToolkitPlanner:
 
     layer = L
     name = "toolkit"
-    keys = ("toolkit.version",)
+    keys = {"toolkit.version": f"latest|{VERSION_PATTERN}"}
 
     @staticmethod
     def family(report: DoctorReport) -> str | None:

@@ -50,3 +50,23 @@ def isolated_env(tmp_path, monkeypatch):
         (tmp_path / sub).mkdir()
         monkeypatch.setenv(var, str(tmp_path / sub))
     return tmp_path
+
+
+SNAPSHOT_STATE = "/tmp/gpuwiz-snapshot-state"  # the same path in every checkout: it shows in pictures
+
+
+@pytest.fixture(autouse=True)
+def state_home(request, tmp_path_factory, monkeypatch):
+    """Every test's run logs, run state and backups go to a folder of its own, never the user's.
+    A snapshot shows a run's log path, so there it is a fixed folder and a fixed time stamp."""
+    import shutil
+    import types
+
+    if "snap_compare" in request.fixturenames:
+        shutil.rmtree(SNAPSHOT_STATE, ignore_errors=True)
+        monkeypatch.setenv("XDG_STATE_HOME", SNAPSHOT_STATE)
+        import backends.run_log
+
+        monkeypatch.setattr(backends.run_log, "time", types.SimpleNamespace(strftime=lambda fmt: "20261201-120000"))
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -85,7 +85,9 @@ def test_next_node_answers_carry_this_nodes_state(capsys, tmp_path):
     path.write_text(text)
     loaded = load_answers(str(path))
     assert loaded["driver.branch"] == "535" and loaded["driver.flavour"] == "proprietary"
-    assert loaded["toolkit.version"] == "1.14.3-1" and loaded["runtime.cdi"] == "yes"
+    # what this node runs, not the recommendation: its containerd says enable_cdi = false
+    assert loaded["toolkit.version"] == "1.14.3-1" and loaded["runtime.cdi"] == "no"
+    assert loaded["runtime.install"] == "containerd" and loaded["driver.method"] == "ubuntu-drivers"
     assert loaded["k8s.stack"] == "gpu-operator"
     # on a fresh node the same file plans that branch
     assert main(["--profile", "fresh-rtx3060", "plan", "--answers", str(path)]) == 0
@@ -110,3 +112,60 @@ def test_the_k8s_screen_shows_the_next_node_line():
             assert "[driver]" in text
 
     asyncio.run(go())
+
+
+def save_with_a(tmp_path, target, *, answer: str | None = None) -> list[str]:
+    """`a`, the path, Enter (and `answer` to the overwrite question); the notices shown."""
+    host = ProfileHost(load_profile("fresh-rtx3060", {"HOME": "/nonexistent"}))
+    app = GpuwizApp(host=host, profile_name="fresh-rtx3060", user_env={"XDG_STATE_HOME": str(tmp_path / "state")})
+    seen: list[str] = []
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("a")
+            await pilot.pause()
+            pilot.app.screen.query_one("#save-path").value = str(target)
+            await pilot.press("enter")
+            await pilot.pause()
+            if answer is not None:
+                question = pilot.app.screen
+                assert question.__class__.__name__ == "ConfirmScreen", "no question before overwriting"
+                assert f"{target} exists" in question.question
+                await pilot.press(answer)
+                await pilot.pause()
+            else:
+                assert pilot.app.screen.__class__.__name__ == "LayersScreen"
+            seen.extend(str(n.message) for n in pilot.app._notifications)
+
+    asyncio.run(go())
+    return seen
+
+
+def test_saving_over_an_existing_file_asks_first_and_keeps_a_backup_with_its_directory(tmp_path):
+    target = tmp_path / "nodes" / "gpu-answers.toml"
+    target.parent.mkdir()
+    save_with_a(tmp_path, target)
+    first = target.read_text()
+    target.write_text("# my own notes\n")
+    save_with_a(tmp_path, target, answer="n")  # No: the file stays as it is
+    assert target.read_text() == "# my own notes\n"
+    said = save_with_a(tmp_path, target, answer="y")
+    assert target.read_text() == first
+    backups = list((tmp_path / "state" / "gpuwiz" / "backups").rglob("gpu-answers.toml"))
+    assert len(backups) == 1 and backups[0].read_text() == "# my own notes\n"
+    assert str(target.parent).lstrip("/") in str(backups[0])  # the backup keeps the file's directory
+    assert any(str(backups[0]) in n for n in said)
+
+
+def test_a_relative_answers_path_keeps_its_directory_in_the_backup(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from backends.answers import save_answers
+
+    monkeypatch.chdir(tmp_path)
+    Path("gpuwiz-answers.toml").write_text("old\n")
+    result = save_answers(Path("gpuwiz-answers.toml"), "new\n", tmp_path / "backups")
+    assert result.backup and result.backup.endswith(f"{str(tmp_path).lstrip('/')}/gpuwiz-answers.toml")
+    assert Path(result.backup).read_text() == "old\n"

@@ -24,6 +24,8 @@ pytestmark = [
 
 
 def containerd_major_minor() -> tuple[int, int]:
+    if shutil.which("containerd") is None:  # collected even when the module is skipped
+        return (0, 0)
     out = subprocess.run(["containerd", "--version"], capture_output=True, text=True).stdout
     m = re.search(r"\sv?(\d+)\.(\d+)\.", out)
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)

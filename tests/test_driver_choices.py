@@ -89,8 +89,10 @@ def test_chosen_branch_edition_flavour_reach_ubuntu_drivers(profile_host):
     plan = build_plan(report, {"driver.edition": "server", "driver.flavour": "open"})
     install = next(s for s in plan.steps if s.id == "driver.install")
     assert install.argv[-1] == "nvidia:535-server-open"
-    with pytest.raises(InputError, match="Ubuntu offers no nvidia-driver-590"):
-        build_plan(report, {"driver.branch": "590"}, source="choices")
+    # a branch Ubuntu does not offer ("repo only") comes from NVIDIA's repository, said in a note
+    plan = build_plan(report, {"driver.branch": "590"}, source="choices")
+    assert "driver.cuda-repo-source" in ids(plan)
+    assert any("NVIDIA CUDA repo: Ubuntu offers no R590" in n.text for n in plan.notes)
 
 
 def test_cuda_repository_on_ubuntu(profile_host):
@@ -142,10 +144,13 @@ def test_debian_choices_follow_what_debian_packages(profile_host):
     assert choices["driver.method"].recommended == "distro"
     assert choices["driver.branch"].recommended == "535"
     assert "driver.edition" not in choices
-    with pytest.raises(InputError, match="Debian bookworm packages R535"):
-        build_plan(report, {"driver.branch": "580"}, source="choices")
-    with pytest.raises(InputError, match="driver.flavour = open"):
-        build_plan(report, {"driver.flavour": "open"}, source="choices")
+    # what Debian does not package comes from NVIDIA's repository, and the plan says why
+    plan = build_plan(report, {"driver.branch": "580"}, source="choices")
+    assert next(s for s in plan.steps if s.id == "driver.install").argv[-1] == "cuda-drivers-580"
+    assert any("Debian bookworm packages R535, not R580" in n.text for n in plan.notes)
+    plan = build_plan(report, {"driver.flavour": "open"}, source="choices")
+    assert "driver.cuda-repo-source" in [s.id for s in plan.steps]
+    assert any("Debian bookworm has no open kernel modules" in n.text for n in plan.notes)
     plan = build_plan(report, {"driver.method": "cuda-repo"})
     source = next(s for s in plan.steps if s.id == "driver.cuda-repo-source").edit
     assert source.path == "/etc/apt/sources.list.d/cuda-debian12-x86_64.list"
@@ -181,7 +186,9 @@ def test_unknown_key_bad_value_and_unused_choice(profile_host):
     report = run_doctor(profile_host("fresh-rtx3060"))
     with pytest.raises(InputError, match="driver.brnch: unknown choice"):
         build_plan(report, {"driver.brnch": "570"}, source="a.toml")
-    with pytest.raises(InputError, match="driver.flavour = 'closed': not one of open, proprietary"):
+    with pytest.raises(
+        InputError, match="driver.flavour = 'closed': not a value gpuwiz knows .one of open, proprietary"
+    ):
         build_plan(report, {"driver.flavour": "closed"}, source="a.toml")
     healthy = run_doctor(profile_host("homelab-ready"))
     plan = build_plan(healthy, {"driver.branch": "570"})  # one answers file for several nodes

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from backends.doctor import diagnose, run_doctor
 from backends.facts import OsInfo
+from backends.findings import Layer, Status
 from backends.plan import render_sh
 from backends.planners import build_plan, load_backends
 from backends.probes import probe_all
@@ -171,3 +172,22 @@ def test_blackwell_on_proprietary_modules_switches_to_open(profile_host):
     install = plan.steps[1]
     assert install.argv[-1] == "nvidia-driver-580-open" and "--allow-change-held-packages" not in install.argv
     assert [s for s in plan.steps if s.layer.value == "driver"][-1].reboot
+
+
+def test_debian_without_its_own_archive_is_a_finding_not_a_crash(profile_host):
+    """Sources with no `main` entry for the release (only a vendor repository): `plan` used to exit 3
+    (apt.nonfree_sources_edit raised); now the driver layer says why and how, and plans no install."""
+    facts = probe_all(profile_host("fresh-rtx3060"))
+    vendor = (
+        "Types: deb\nURIs: https://repo.example.com/debian\nSuites: bookworm\nComponents: stable\n"
+        "Signed-By: /usr/share/keyrings/example.gpg\n"
+    )
+    sources = (("/etc/apt/sources.list.d/vendor.sources", vendor),)
+    hw = replace(facts.hardware, os=OsInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", (), "bookworm"))
+    driver = replace(facts.driver, ubuntu_drivers=None, apt_sources=sources)
+    report = diagnose(replace(facts, hardware=hw, driver=driver))
+    finding = next(f for f in report.layer(Layer.DRIVER).findings if f.id == "driver.apt-sources")
+    assert finding.status is Status.FAIL and "main" in finding.message and "deb.debian.org" in finding.fix
+    plan = build_plan(report, {})
+    assert "driver.install" not in ids(plan)
+    assert any("no enabled apt source of bookworm has the main component" in n.text for n in plan.notes)

@@ -60,7 +60,9 @@ def test_steps_run_in_order_and_stream_their_output(tmp_path):
     plan = Plan((sh("print('one'); print('two')"), edit_step(tmp_path / "a.conf", "x = 1\n")))
     outcome, events = run(plan)
     assert outcome.status is RunStatus.DONE and outcome.next_index == 2
-    assert [e.text for e in events if e.kind is EventKind.OUTPUT] == ["one", "two"]
+    assert [e.text for e in events if e.kind is EventKind.OUTPUT and e.index == 0] == ["one", "two"]
+    wrote = [e.text for e in events if e.kind is EventKind.OUTPUT and e.index == 1]
+    assert wrote == [f"wrote {tmp_path / 'a.conf'} (6 bytes, a new file)"]  # never a silent step
     assert kinds(events) == [("started", 0), ("finished", 0), ("started", 1), ("finished", 1)]
     assert (tmp_path / "a.conf").read_text() == "x = 1\n"
     assert outcome.writes[0].backup is None  # a new file

@@ -72,6 +72,10 @@ def test_the_wizard_walks_every_layer():
         await pilot.press("q")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.1)
+        if status is RunStatus.REBOOT:  # as after a real reboot: go on with the next layer?
+            assert "Go on with" in pilot.app.screen.question
+            await pilot.press("n")
+            await pilot.pause()
         return status
 
     async def go():
@@ -143,6 +147,7 @@ WALKS = [
     "secureboot-unenrolled-mok",
     "headers-missing-after-kernel-update",
     "mismatch-after-upgrade",
+    "rocky9-l4",  # held by dnf versionlock, which the probe reads
 ]
 
 
@@ -171,3 +176,99 @@ def test_a_profile_without_after_records_says_so_after_a_run():
             assert "records nothing else" in status and "[after.runtime]" in status
 
     asyncio.run(go())
+
+
+# Green already, or green after their walk: a node worth copying.
+MODELS = [*WALKS, "homelab-ready", "k3s-node", "dgx-h100x8", "a100-mig"]
+
+
+def saved_answers(host: ProfileHost, tmp_path) -> tuple[str, dict[str, str]]:
+    """What `a` in the wizard (and `plan --format answers`) saves on this node, and it read back."""
+    from backends.answers import answers_text, load_answers, same_state
+    from backends.planners import offered_choices
+
+    report = run_doctor(host)
+    path = tmp_path / "answers.toml"
+    path.write_text(answers_text(offered_choices(report), {}, machine=host.profile.name, as_here=same_state(report)))
+    return str(path), load_answers(str(path))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_answers_saved_on_a_node_make_the_next_node_like_it(tmp_path, name):
+    """Saved on a green node, applied to fresh-rtx3060 (no driver, no runtime): the same driver
+    family (method, edition, branch, flavour) and the same runtime, or a plan note saying why not."""
+    host = walk(name)[0] if name in WALKS else ProfileHost(load_profile(name, {"HOME": "/nonexistent"}))
+    path, saved = saved_answers(host, tmp_path)
+    facts = run_doctor(host).facts
+    assert "driver.branch" in saved and "driver.method" in saved, saved
+    if facts.runtime and (facts.runtime.docker or facts.runtime.containerd):
+        assert "runtime.install" in saved, saved
+    if facts.k8s and facts.k8s.flavour == "kubeadm":
+        assert saved["runtime.install"] == "containerd"  # the runtime a kubeadm node's kubelet talks to
+
+    plan = build_plan(run_doctor(fresh()), saved, source=path)
+    notes = "\n".join(n.text for n in plan.notes)
+    argvs = [" ".join(s.argv) for s in plan.steps if s.argv]
+    install = {"docker": "docker.io", "docker-ce": "docker-ce", "containerd": "containerd", "podman": "podman"}
+    if saved.get("runtime.install") == "none":  # k3s: its own containerd comes with it
+        assert not [s for s in plan.steps if s.layer is Layer.RUNTIME] and "bring their own containerd" in notes
+    elif f"{path}: runtime.install" in notes:  # not offered here (Podman from a RHEL node): said
+        assert any(s.layer is Layer.RUNTIME for s in plan.steps)
+    elif "runtime.install" in saved:
+        package = install[saved["runtime.install"]]
+        assert any(a.startswith(("apt-get", "env")) and f" {package}" in a for a in argvs if "install" in a), argvs
+        others = {p for k, p in install.items() if k != saved["runtime.install"] and p != "containerd"}
+        assert not any(f" {p}" in a for p in others for a in argvs if "install" in a)
+    driver_steps = " ".join(
+        a for a, s in zip(argvs, [s for s in plan.steps if s.argv], strict=True) if s.layer is Layer.DRIVER
+    )
+    branch, method = saved["driver.branch"], saved["driver.method"]
+    ubuntu = f"ubuntu-drivers install nvidia:{branch}" in driver_steps
+    cuda = "cuda" in driver_steps and (f"-{branch}" in driver_steps or f":{branch}" in driver_steps)
+    assert ubuntu or cuda or f"{path}: driver.branch" in notes, (saved, driver_steps, notes)
+    if method == "ubuntu-drivers":
+        flavour = "-open" if saved.get("driver.flavour") == "open" else ""
+        edition = "-server" if saved.get("driver.edition") == "server" else ""
+        same = f"nvidia:{branch}{flavour}{edition}" in driver_steps
+    else:
+        same = cuda
+    assert same or "Install method NVIDIA CUDA repo:" in notes or f"{path}: driver." in notes, (
+        saved,
+        driver_steps,
+        notes,
+    )
+    for key in saved:  # every saved key is used as given, or a note names it
+        assert key in notes or plan_uses(plan, key, saved[key]) or key.startswith(("k8s.", "driver.action")), key
+
+
+def plan_uses(plan, key: str, value: str) -> bool:
+    """Whether nothing about `key` was said: the plan took it as given (no note names it)."""
+    return not any(key in n.text for n in plan.notes)
+
+
+def test_answers_from_a_kubeadm_node_plan_containerd_on_a_workstation(tmp_path):
+    """The issue's case: saved on k8s-no-gpu-support, fresh-rtx3060 installs containerd, not Docker."""
+    path, saved = saved_answers(walk("k8s-no-gpu-support")[0], tmp_path)
+    plan = build_plan(run_doctor(fresh()), saved, source=path)
+    titles = [s.title for s in plan.steps]
+    assert "Install containerd (containerd)" in titles and not any("Docker" in t for t in titles)
+    assert any("ubuntu-drivers install nvidia:535" in " ".join(s.argv or ()) for s in plan.steps)
+
+
+def test_answers_from_ubuntu_serve_a_rocky_node_with_notes(tmp_path, capsys):
+    """Across distributions: R535 is not in NVIDIA's RHEL 9 repository, Ubuntu's installer not on
+    Rocky: the nearest branch and Rocky's method, each named in a note with the file and the key."""
+    path, saved = saved_answers(walk("k8s-no-gpu-support")[0], tmp_path)
+    assert main(["--profile", "rocky9-l4", "plan", "--answers", path]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: driver.branch = '535' is not offered on this node" in out and "planned with '570'" in out
+    assert f"{path}: driver.method = 'ubuntu-drivers' is not offered" in out
+    assert "nvidia-driver:570" in out
+
+
+def test_a_value_no_node_takes_is_an_error_naming_file_and_key(tmp_path, capsys):
+    path = tmp_path / "typo.toml"
+    path.write_text('[runtime]\ndefault = "yse"\n')
+    assert main(["--profile", "fresh-rtx3060", "plan", "--answers", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "runtime.default = 'yse'" in err and "yes, no" in err

@@ -88,7 +88,16 @@ def test_run_a_layer_then_the_monitor_keys_only(tmp_path):
         _keys(session, "y")
         _wait_for(session, "The simulated machine rebooted")
         _keys(session, "q")
+        _wait_for(session, "Go on with Container toolkit")  # as after a real reboot
         _wait_for(session, "2. ✓ Driver")
+        _keys(session, "y")
+        _wait_for(session, "Container toolkit  ")  # the toolkit layer is shown
+        _keys(session, "x")
+        _wait_for(session, "Run (y)")
+        _keys(session, "y")
+        _wait_for(session, "All steps done (simulated)")
+        _keys(session, "q")
+        _wait_for(session, "3. ✓ Container toolkit")
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
     finally:
@@ -109,6 +118,78 @@ def test_monitor_keys_only_at_80x24(tmp_path):
         _wait_for(session, "Send SIGTERM (y)")
         _keys(session, "n")
         _wait_for(session, "nothing sent")
+        _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def _walk_to_the_run_screen(session: str, keys_before_run: list[tuple[str, str]], run_title: str) -> None:
+    """Keys (each with a text that must show after it), then x, y: the run screen runs to its end."""
+    for key, expect in keys_before_run:
+        _keys(session, key)
+        if expect:
+            _wait_for(session, expect)
+    _keys(session, "x")
+    _wait_for(session, "Run (y)")
+    _keys(session, "y")
+    _wait_for(session, run_title)
+
+
+def test_a_changed_install_method_runs_in_tmux(tmp_path):
+    """The core-path issue's first walkthrough: 2, Tab, Tab, Enter, Down, Enter makes the method
+    "NVIDIA CUDA repo", then x, y: the run screen runs the CUDA repository's steps to the reboot."""
+    session = f"gpuwiz-method-{os.getpid()}"
+    _start(session, tmp_path, f"{sys.executable} -m tui --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
+    try:
+        _wait_for(session, "[hardware.nvidia-gpu]")
+        steps = [("2", "Driver  ✗ FAIL"), ("Tab", ""), ("Tab", ""), ("Enter", "NVIDIA CUDA repo  every")]
+        steps += [("Down", ""), ("Enter", "Install method   NVIDIA CUDA repo")]
+        _walk_to_the_run_screen(session, steps, "The simulated machine rebooted")
+        screen = _capture(session)
+        assert "Log:" in screen and "Traceback" not in screen
+        _keys(session, "q")
+        _wait_for(session, "Go on with Container toolkit")
+        _keys(session, "n")
+        _wait_for(session, "2. ✓ Driver")
+        _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_nvidia_as_default_runs_in_tmux(tmp_path):
+    """The second walkthrough: on the runtime layer "nvidia as default: Yes", then run it."""
+    session = f"gpuwiz-default-{os.getpid()}"
+    _start(session, tmp_path, f"{sys.executable} -m tui --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
+    try:
+        _wait_for(session, "[hardware.nvidia-gpu]")
+        steps = [("4", "Container runtime  ✗ FAIL"), ("Tab", ""), ("Tab", ""), ("Tab", ""), ("Enter", "every container")]
+        steps += [("Down", ""), ("Enter", "nvidia as defaultYes")]
+        _walk_to_the_run_screen(session, steps, "All steps done (simulated)")
+        _keys(session, "q")
+        _wait_for(session, "4. ")
+        _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_an_answers_file_with_the_cuda_repo_runs_in_tmux(tmp_path):
+    """The third: `gpuwiz --answers F` with method = "cuda-repo" opens with it chosen, and runs."""
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[driver]\nmethod = "cuda-repo"\n')
+    session = f"gpuwiz-answers-{os.getpid()}"
+    command = f"{sys.executable} -m tui --profile fresh-rtx3060 --answers {answers}; echo EXITED=$?; sleep 30"
+    _start(session, tmp_path, command)
+    try:
+        _wait_for(session, "[hardware.nvidia-gpu]")
+        steps = [("2", "Driver  ✗ FAIL")]
+        _walk_to_the_run_screen(session, steps, "The simulated machine rebooted")
+        assert "cuda" in _capture(session).lower()
+        _keys(session, "q")
+        _wait_for(session, "Go on with Container toolkit")
+        _keys(session, "n")
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
     finally:

@@ -53,7 +53,7 @@ def test_removing_the_driver_asks_first_and_no_keeps_it():
     asyncio.run(go())
 
 
-def test_a_choice_the_machine_cannot_take_is_refused_and_reverted():
+def test_a_branch_ubuntu_lacks_comes_from_the_cuda_repo_and_the_method_can_change():
     async def go():
         app = make_app("fresh-rtx3060")
         async with app.run_test(size=(80, 24)) as pilot:
@@ -63,13 +63,17 @@ def test_a_choice_the_machine_cannot_take_is_refused_and_reverted():
             await pilot.press("enter", "home", "enter")  # R610: not packaged by Ubuntu here
             await settle(pilot)
             screen = app.screen
-            assert screen.query_one("#choice-driver-branch", Select).value == "535"
-            assert screen.picks == {}
-            assert any("Ubuntu offers no nvidia-driver-610" in n.message for n in app._notifications)
+            # it comes from NVIDIA's repository then, and the plan says so
+            assert screen.query_one("#choice-driver-branch", Select).value == "610"
+            assert screen.picks == {"driver.branch": "610"}
+            assert "branch R610" in plan_text(app) and "Ubuntu offers no R610" in plan_text(app)
+            await pilot.press("enter", "end", "enter")  # back to R535
+            await settle(pilot)
+            assert screen.picks == {"driver.branch": "535"}
 
             await pilot.press("shift+tab", "enter", "down", "enter")  # method: NVIDIA's CUDA repository
             await settle(pilot)
-            assert screen.picks == {"driver.method": "cuda-repo"}
+            assert screen.picks == {"driver.branch": "535", "driver.method": "cuda-repo"}
             assert "cuda-drivers-535" in plan_text(app)
 
     asyncio.run(go())

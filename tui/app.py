@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Mapping
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -27,11 +30,15 @@ class GpuwizApp(App[None]):
         monitor: MonitorConfig | None = None,
         answers: dict[str, str] | None = None,
         answers_source: str = "",
+        user_env: Mapping[str, str] | None = None,
     ) -> None:
         """`monitor`: start on the monitor (`gpuwiz monitor`) instead of the wizard; `answers`: the
         wizard starts with an answers file's choices, to review before running."""
         super().__init__()
         self.host = host
+        # whoever runs gpuwiz: where run logs, run state and answers-file backups go (also when
+        # the host is a simulated machine, whose environment is the profile's)
+        self.user_env: Mapping[str, str] = dict(os.environ) if user_env is None else user_env
         self.profile_name = profile_name
         self.monitor = monitor
         self.answers = answers or {}
@@ -44,16 +51,13 @@ class GpuwizApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's own handler prints a full traceback with locals; gpuwiz promises one line and
         # the log's path (exit code 3). Private hook of the pinned textual version (constraints.txt).
-        import os
-
         from textual.worker import WorkerFailed
 
         from backends.logs import write_crash_log
 
         if isinstance(error, WorkerFailed):
             error = error.error
-        # the log belongs to whoever runs gpuwiz, also when the host is a simulated machine
-        path = write_crash_log(os.environ, error, ["(wizard)"])
+        path = write_crash_log(self.user_env, error, ["(wizard)"])
         if self._exception is None:  # keeps Pilot-driven tests raising the real error
             self._exception = error
             self._exception_event.set()
@@ -98,18 +102,27 @@ class GpuwizApp(App[None]):
                 self._offer_resume(layers, resume)
 
     def _resumable_run(self):
-        """The last run on this machine if it stopped for a reboot (not for a simulated machine)."""
+        """The last run on this machine if it stopped for a reboot. Not for a simulated machine: a
+        new gpuwiz starts it afresh from its profile (within one gpuwiz, see offer_to_go_on)."""
         if self.host.simulated:
             return None
         from backends.errors import InputError
         from backends.run_state import load_state
 
         try:
-            state = load_state(self.host.env)
+            state = load_state(self.user_env)
         except InputError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return None
         return state if state is not None and state.resumable else None
+
+    def offer_to_go_on(self, layers) -> None:
+        """After a simulated machine rebooted within this gpuwiz: go on as after a real reboot."""
+        from backends.run_state import load_state
+
+        state = load_state(self.user_env, self.profile_name or self.host.profile.name)
+        if state is not None and state.resumable:
+            self._offer_resume(layers, state)
 
     def _offer_resume(self, layers, state) -> None:
         from dataclasses import replace
@@ -134,7 +147,7 @@ class GpuwizApp(App[None]):
         )
 
         def answered(yes: bool | None) -> None:
-            save_state(self.host.env, replace(state, status="resumed" if yes else "declined"))
+            save_state(self.user_env, replace(state, status="resumed" if yes else "declined"))
             if yes:
                 layers.action_choose(index)
 

@@ -19,6 +19,7 @@ from backends.run_state import RunState, files_of, save_state
 from .hangup import HangUpWatch, leave_hung_up_terminal, sighup_ignored
 
 EXIT_OK, EXIT_FAILED, EXIT_REBOOT, EXIT_CANCELLED = 0, 1, 4, 130
+SIMULATED_LIVES = "The simulated machine's changes lived only in this gpuwiz process: there is nothing to roll back."
 
 
 class _cancel_on_ctrl_c:
@@ -58,7 +59,8 @@ def run_plan_in_terminal(
     console = Console(highlight=False, soft_wrap=True)  # piped: one line per line, never re-wrapped
     unicode = console.encoding.lower().startswith("utf")
     ok, failed = ("✓", "✗") if unicode else ("+", "x")
-    log = RunLog(None) if host.simulated else RunLog.for_run(env, secrets=getattr(host, "secrets", ()))
+    simulated = (profile or host.profile.name) if host.simulated else ""
+    log = RunLog.for_run(env, secrets=getattr(host, "secrets", ()), simulated_profile=simulated)
     total = len(plan.steps)
     with Progress(
         TextColumn("{task.description}"),
@@ -121,19 +123,19 @@ def run_plan_in_terminal(
     if hung:
         log.write(f"the terminal hung up: stopped before step {outcome.next_index + 1}")
     log.close()
-    if not host.simulated:
-        save_state(
-            env,
-            RunState(
-                status="hung-up" if hung else outcome.status.value,
-                next_step=outcome.next_index,
-                steps=tuple(s.id for s in plan.steps),
-                selections=dict(selections),
-                files=files_of(outcome.writes),
-                log=str(log.path or ""),
-                profile=profile or "",
-            ),
-        )
+    save_state(
+        env,
+        RunState(
+            status="hung-up" if hung else outcome.status.value,
+            next_step=outcome.next_index,
+            steps=tuple(s.id for s in plan.steps),
+            selections=dict(selections),
+            files=files_of(outcome.writes),
+            log=str(log.path or ""),
+            profile=simulated or profile or "",
+            simulated=bool(simulated),
+        ),
+    )
     if hung:
         leave_hung_up_terminal()
     where = f"; log: {log.path}" if log.path else ""
@@ -155,6 +157,8 @@ def run_plan_in_terminal(
                     f"(only the files they wrote changed: profile {profile} records nothing else for after them ({sections}))"
                 )
             )
+        if host.simulated:
+            console.print(Text(SIMULATED_LIVES))
         return EXIT_OK
     if outcome.status is RunStatus.REBOOT and host.simulated:
         console.print(Text("A reboot follows (simulated).", style="bold yellow"))

@@ -245,10 +245,17 @@ def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     code = run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
     while code == EXIT_REBOOT and host.simulated:  # a simulated machine reboots at once: go on
+        before = [s.id for s in plan.steps]
         plan = build_plan(run_doctor(host), selections, source=args.answers or "answers")
         print(f"\n(simulated machine {profile} rebooted; {len(plan.steps)} step(s) left)\n")
         if not plan.steps:
             return EXIT_OK
+        if [s.id for s in plan.steps] == before:  # the profile does not record the machine changing
+            print(
+                f"gpuwiz: the simulated machine {profile} is the same after the reboot, so the same plan "
+                "would run again; stopping here (a profile's [after.LAYER] records say what a run changes)."
+            )
+            return EXIT_REBOOT
         code = run_plan_in_terminal(host, plan, env, selections=selections, profile=profile)
     return code
 
@@ -279,6 +286,15 @@ def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
     from backends.run_state import load_state
 
     host, profile = _host(args, env)
+    if profile:
+        simulated = load_state(env, host.profile.name)
+        if simulated is not None:
+            from .apply_text import SIMULATED_LIVES
+
+            print(
+                f"gpuwiz: the last run on {profile} wrote {len(simulated.files)} file(s) (log: {simulated.log}). {SIMULATED_LIVES}"
+            )
+            return EXIT_OK
     state = load_state(env)
     if state is None or not state.files:
         print("gpuwiz: no run has written a file here: nothing to roll back")
@@ -454,7 +470,12 @@ def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int
     from .app import GpuwizApp
 
     app = GpuwizApp(
-        host=host, profile_name=profile, monitor=monitor, answers=answers, answers_source=answers_path or ""
+        host=host,
+        profile_name=profile,
+        monitor=monitor,
+        answers=answers,
+        answers_source=answers_path or "",
+        user_env=env,
     )
     app.run()
     if app.crash_line:

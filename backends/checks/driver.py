@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..distro import package_words
 from ..driver_outputs import ALREADY_BOUND, API_MISMATCH, KEY_REJECTED, REQUIRES_OPEN, RM_INIT_ADAPTER
 from ..facts import DriverFacts, HardwareFacts
 from ..findings import Finding, Layer, Status
@@ -26,7 +27,8 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
                 L,
                 Status.FAIL,
                 f"The open-source {name} driver owns the GPU, so the NVIDIA module cannot bind to it.",
-                "Blacklist nouveau and nova_core in /etc/modprobe.d, rebuild the initramfs, reboot.",
+                "Blacklist nouveau and nova_core in /etc/modprobe.d, rebuild the initramfs "
+                f"({package_words(hw.os).initramfs}), reboot.",
                 (
                     *(
                         f"{d.address} bound to {d.driver}"
@@ -55,7 +57,8 @@ def check_driver(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
     blocker = "hardware.bar1" if bar_faults(hw) else (causes[0].id if causes else None)
     out += _module_and_nvml(f, hw, blocker=blocker)
     out += causes
-    out += _protection(f)
+    out += _protection(f, hw)
+    out += _apt_sources(f, hw)
     return out
 
 
@@ -97,8 +100,13 @@ def _dkms_build(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
             L,
             Status.FAIL,
             f"DKMS has no nvidia module for the running kernel {hw.kernel}: its headers are not installed.",
-            f"Install linux-headers-{hw.kernel} and run dkms autoinstall (on Ubuntu prefer the precompiled "
-            "linux-modules-nvidia-* packages, which need no DKMS), then reboot or modprobe nvidia.",
+            f"Install {package_words(hw.os).headers(hw.kernel)} and run dkms autoinstall"
+            + (
+                " (on Ubuntu prefer the precompiled linux-modules-nvidia-* packages, which need no DKMS)"
+                if hw.os and hw.os.id == "ubuntu"
+                else ""
+            )
+            + ", then reboot or modprobe nvidia.",
             (f"/lib/modules/{hw.kernel}/build is missing",),
         )
     ]
@@ -254,7 +262,31 @@ def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocker: str | None) 
     return out
 
 
-def _protection(f: DriverFacts) -> list[Finding]:
+def _apt_sources(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
+    """Debian without its own archive enabled (no `main` entry for the release): nothing can be installed."""
+    from ..apt import parse_sources, release_has_main
+
+    os = hw.os
+    if os is None or os.id != "debian" or not os.codename or f.packages or not f.apt_sources:
+        return []
+    if release_has_main(parse_sources(dict(f.apt_sources)), os.codename):
+        return []
+    return [
+        Finding(
+            "driver.apt-sources",
+            L,
+            Status.FAIL,
+            f"No enabled apt source of Debian {os.codename} has its main component: the driver's packages "
+            "cannot be installed from the distribution.",
+            f"Add Debian's own archive, e.g. to /etc/apt/sources.list.d/debian.sources: Types: deb, URIs: "
+            f"http://deb.debian.org/debian, Suites: {os.codename} {os.codename}-updates, Components: main, "
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg; then apt update and gpuwiz plan.",
+            tuple(f"{path}" for path, _ in f.apt_sources),
+        )
+    ]
+
+
+def _protection(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
     names = [p.name for p in f.packages]
     unheld = [
         n
@@ -270,6 +302,6 @@ def _protection(f: DriverFacts) -> list[Finding]:
             L,
             Status.WARN,
             f"{len(unheld)} driver package(s) are not held: an unattended upgrade can leave the libraries newer than the loaded module.",
-            "apt-mark hold " + " ".join(unheld),
+            package_words(hw.os).hold(unheld),
         )
     ]

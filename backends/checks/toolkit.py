@@ -47,20 +47,26 @@ def check_toolkit(f: ToolkitFacts, driver: DriverFacts | None, runtime: RuntimeF
                 "toolkit.stale-sources",
                 L,
                 Status.WARN,
-                f"{len(f.nvidia_sources)} package source files point at nvidia.github.io; apt fails with 'Conflicting values set for option Signed-By'.",
+                f"{len(f.nvidia_sources)} package source files point at nvidia.github.io; "
+                + (
+                    "dnf reads the same repository twice and warns on every run."
+                    if all(s.endswith(".repo") for s in f.nvidia_sources)
+                    else "apt fails with 'Conflicting values set for option Signed-By'."
+                ),
                 "Remove the stale lists: " + ", ".join(stale or f.nvidia_sources[1:]),
                 f.nvidia_sources,
             )
         )
     if f.outdated_sources:
+        rpm = all(s.endswith(".repo") for s in f.outdated_sources)
         out.append(
             Finding(
                 "toolkit.outdated-source",
                 L,
                 Status.WARN,
                 "A package source for the toolkit uses a URL of an older install guide; NVIDIA answers it with 404, "
-                "so apt/dnf updates fail and the toolkit gets no updates.",
-                "Point it at stable/deb (apt) or stable/rpm (dnf): see `gpuwiz plan`.",
+                f"so {'dnf' if rpm else 'apt'} updates fail and the toolkit gets no updates.",
+                f"Point it at NVIDIA's stable/{'rpm' if rpm else 'deb'} repository: see `gpuwiz plan`.",
                 f.outdated_sources,
             )
         )

@@ -12,7 +12,7 @@ from ..driver_outputs import (
 from ..facts import DriverFacts, HardwareFacts, Package
 from ..host import Host
 from ..nvml_sampler import read_nvml
-from ..parsers import parse_proc_driver_version, parse_proc_modules
+from ..parsers import VERSIONLOCK_LIST, parse_proc_driver_version, parse_proc_modules, parse_versionlock
 from .packages import is_driver_package
 
 YUM_REPOS = "/etc/yum.repos.d"
@@ -65,6 +65,8 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
     held: tuple[str, ...] = ()
     if host.which("apt-mark"):
         held = tuple(host.run(["apt-mark", "showhold"]).stdout.split())
+    elif host.which("dnf"):  # dnf's counterpart of a hold: the versionlock plugin's list
+        held = parse_versionlock(host.read_text(VERSIONLOCK_LIST) or "")
 
     dkms = parse_dkms_status(host.run(["dkms", "status"]).stdout) if host.which("dkms") else None
     headers = host.exists(f"/lib/modules/{hardware.kernel}/build") if hardware.kernel else None

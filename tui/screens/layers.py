@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, OptionList
 from backends.choices import Choice, effective
 from backends.doctor import DoctorReport, run_doctor
 from backends.errors import InputError
+from backends.executor import RunStatus
 from backends.findings import LAYERS, Layer, Status
 from backends.plan import Plan
 from backends.planners import build_plan, offered_choices
@@ -192,11 +193,13 @@ class LayersScreen(Screen[None]):
 
         def after_run(outcome) -> None:
             self.action_reprobe()
+            if outcome is not None and outcome.status is RunStatus.REBOOT and self.app.host.simulated:  # type: ignore[attr-defined]
+                self.app.offer_to_go_on(self)  # type: ignore[attr-defined]
 
         def start(ready: bool | None = True) -> None:
             if ready:
                 title = f"{layer.title}: {len(steps)} step(s)"
-                self.app.push_screen(RunScreen(plan, title=title, selections=self.picks), after_run)
+                self.app.push_screen(RunScreen(plan, title=title, picks=self.picks), after_run)
             else:
                 self.notify("Nothing was run: sudo did not get a password.", severity="warning")
 
@@ -217,29 +220,38 @@ class LayersScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(question, yes="Run"), answered)
 
     def action_save_answers(self) -> None:
-        import os
-
         from .save_answers import SaveAnswersScreen
 
         if self.report is None:
             return
 
-        def save(path: str | None) -> None:
-            if not path:
-                return
-            from pathlib import Path
+        from pathlib import Path
 
+        from backends.host import backup_dir_default
+
+        backups = backup_dir_default(self.app.user_env)  # type: ignore[attr-defined]
+
+        def write(path: str) -> None:
             from backends.answers import answers_text, same_state, save_answers
-            from backends.host import backup_dir_default
 
             machine = getattr(self.app, "profile_name", None) or "this machine"
             text = answers_text(self.choices, self.picks, machine=machine, as_here=same_state(self.report))
             try:
-                save_answers(Path(path).expanduser(), text, backup_dir_default(os.environ))
+                result = save_answers(Path(path).expanduser(), text, backups)
             except OSError as exc:
                 self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error", timeout=8)
                 return
-            self.notify(f"Saved {path}. On the next node: gpuwiz apply --answers {path}", timeout=10)
+            kept = f" (the old one is in {result.backup})" if result.backup else ""
+            self.notify(f"Saved {path}{kept}. On the next node: gpuwiz apply --answers {path}", timeout=10)
+
+        def save(path: str | None) -> None:
+            if not path:
+                return
+            if not Path(path).expanduser().exists():
+                write(path)
+                return
+            question = f"{path} exists. Replace it? The old file is kept under {backups}."
+            self.app.push_screen(ConfirmScreen(question, yes="Replace"), lambda yes: write(path) if yes else None)
 
         self.app.push_screen(SaveAnswersScreen("gpuwiz-answers.toml"), save)  # relative: the current directory
 

@@ -37,11 +37,12 @@ class RunScreen(Screen[RunOutcome | None]):
         Binding("q,escape", "close", "Back"),
     ]
 
-    def __init__(self, plan: Plan, *, title: str, selections: dict[str, str] | None = None) -> None:
+    def __init__(self, plan: Plan, *, title: str, picks: dict[str, str] | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.title_text = title
-        self.selections = selections or {}
+        # not `selections`: Screen.selections is Textual's text-selection reactive
+        self.picks: dict[str, str] = dict(picks or {})
         self.outcome: RunOutcome | None = None
         self.running = False
         self._events: queue.SimpleQueue[StepEvent] = queue.SimpleQueue()
@@ -71,8 +72,11 @@ class RunScreen(Screen[RunOutcome | None]):
     def on_mount(self) -> None:
         self.query_one("#run-apt", ProgressBar).display = False
         host = self.app.host  # type: ignore[attr-defined]
-        # a simulated run changes nothing here and logs nothing
-        self._log = RunLog(None) if host.simulated else RunLog.for_run(host.env, secrets=getattr(host, "secrets", ()))
+        self._log = RunLog.for_run(
+            self.app.user_env,  # type: ignore[attr-defined]
+            secrets=getattr(host, "secrets", ()),
+            simulated_profile=self._simulated_profile,
+        )
         self._executor = Executor(host, self.plan, emit=self._events.put, log=self._log, interactive=self._attached)
         self.set_interval(0.05, self._drain)
         self.app.active_run = self  # type: ignore[attr-defined]
@@ -130,22 +134,29 @@ class RunScreen(Screen[RunOutcome | None]):
         self._executor.cancel()
         return True
 
+    @property
+    def _simulated_profile(self) -> str:
+        """The profile's name when the machine is simulated, else ""."""
+        if not self.app.host.simulated:  # type: ignore[attr-defined]
+            return ""
+        return getattr(self.app, "profile_name", None) or self.app.host.profile.name  # type: ignore[attr-defined]
+
     def _record(self, outcome: RunOutcome, *, hung_up: bool) -> None:
-        """The state file: where a resume starts, which files were written (not for a simulation)."""
-        host = self.app.host  # type: ignore[attr-defined]
-        if host.simulated:
-            return
+        """The state file: where a resume starts, which files were written (a simulated machine's
+        is kept apart from this machine's, see run_state)."""
         stopped = outcome.status in (RunStatus.CANCELLED, RunStatus.FAILED)
         status = "hung-up" if hung_up and stopped else outcome.status.value
         save_state(
-            host.env,
+            self.app.user_env,  # type: ignore[attr-defined]
             RunState(
                 status=status,
                 next_step=outcome.next_index,
                 steps=tuple(s.id for s in self.plan.steps),
-                selections=dict(self.selections),
+                selections=dict(self.picks),
                 files=files_of([*self._writes, *outcome.writes]),
                 log=str(self._log.path if self._log and self._log.path else ""),
+                profile=self._simulated_profile,
+                simulated=bool(self._simulated_profile),
             ),
         )
 
@@ -231,16 +242,24 @@ class RunScreen(Screen[RunOutcome | None]):
                 "bold red",
             ),
         }
-        sections = host.unrecorded_after(self.plan.steps) if host.simulated else ""
-        if outcome.status is RunStatus.DONE and sections:
-            messages[RunStatus.DONE] = (
-                f"All steps done (simulated). Only the files they wrote changed: this profile records nothing "
-                f"else for after them ({sections}). Esc/q: back; the layer is checked again.",
-                "bold yellow",
+        if host.simulated:
+            sections = host.unrecorded_after(self.plan.steps)
+            lives = (
+                "\nThe simulated machine's changes live only while this gpuwiz runs: there is nothing to roll "
+                "back afterwards." + where
             )
-        if outcome.status is RunStatus.REBOOT and host.simulated:
+            unrecorded = (
+                f" Only the files they wrote changed: this profile records nothing else for after them ({sections})."
+                if sections
+                else ""
+            )
+            messages[RunStatus.DONE] = (
+                f"All steps done (simulated).{unrecorded} Esc/q: back; the layer is checked again." + lives,
+                "bold yellow" if sections else "bold green",
+            )
             messages[RunStatus.REBOOT] = (
-                "The simulated machine rebooted. Esc/q: back; the layers are checked again.",
+                f"The simulated machine rebooted.{unrecorded} Esc/q: back; gpuwiz offers to go on with the next "
+                "layer." + lives,
                 "bold yellow",
             )
         text, style = messages[outcome.status]
