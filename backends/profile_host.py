@@ -97,7 +97,10 @@ class ProfileHost:
         else:
             result = CommandResult(argv, answer.returncode, answer.stdout, answer.stderr)
         if on_output is not None:
-            for line in (result.stdout + result.stderr).splitlines():
+            lines = (result.stdout + result.stderr).splitlines()
+            if not lines and self._in_step:  # a step is never a silent "done" on a simulated machine
+                lines = [f"(simulated) {shlex.join(argv)}: exit {result.returncode}, the profile records no output"]
+            for line in lines:
                 on_output(line)
         return result
 

@@ -272,3 +272,80 @@ def test_a_value_no_node_takes_is_an_error_naming_file_and_key(tmp_path, capsys)
     assert main(["--profile", "fresh-rtx3060", "plan", "--answers", str(path)]) == 2
     err = capsys.readouterr().err
     assert str(path) in err and "runtime.default = 'yse'" in err and "yes, no" in err
+
+
+def as_user(tmp_path, name: str, sudo: str) -> str:
+    """A shipped profile whose gpuwiz runs as alice, with the given sudo (machine.user/machine.sudo)."""
+    from backends.profiles import resolve_profile
+
+    text = resolve_profile(name, {}).read_text()
+    text = text.replace('user = "root"', f'user = "alice"\nsudo = "{sudo}"', 1)
+    path = tmp_path / f"{name}-alice.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_simulated_run_asks_for_the_sudo_password_and_never_logs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    profile = load_profile(as_user(tmp_path, "laptop-mx150", "password"), {"HOME": "/nonexistent"})
+    host = ProfileHost(profile, simulate_steps=True)
+    assert host.sudo_mode() == "password"
+    app = GpuwizApp(host=host, profile_name=profile.name)
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.press("2", "x", "y")
+            await pilot.pause()
+            assert pilot.app.screen.__class__.__name__ == "PasswordScreen"
+            await pilot.press(*"s3cret-pw", "enter")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.1)
+            screen = pilot.app.screen
+            assert isinstance(screen, RunScreen) and screen.outcome.status is RunStatus.DONE
+            status = str(screen.query_one("#run-status").render())
+            log = status.split("Log: ", 1)[1].split()[0]
+            return log
+
+    log = asyncio.run(go())
+    from pathlib import Path
+
+    text = Path(log).read_text()
+    assert "SIMULATED machine" in text and "(root) apt-mark hold" in text and "s3cret-pw" not in text
+    assert all(c.root for c in host.commands if c.argv[:1] == ("apt-mark",) and "hold" in c.argv)
+
+
+def test_without_a_password_root_steps_fail_as_sudo_would(tmp_path):
+    host = ProfileHost(load_profile(as_user(tmp_path, "laptop-mx150", "password"), {}), simulate_steps=True)
+    outcome = Executor(host, build_plan(run_doctor(host), {}), emit=lambda e: None).run()
+    assert outcome.status is RunStatus.FAILED and "a password is required" in outcome.failure
+    assert not host.set_sudo_password("") and host.set_sudo_password("pw") and host.secrets == ("pw",)
+    none = ProfileHost(load_profile(as_user(tmp_path, "laptop-mx150", "none"), {}), simulate_steps=True)
+    assert none.sudo_mode() == "none"
+
+
+def test_apply_on_a_password_profile_prompts_and_refuses_without_a_terminal(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = as_user(tmp_path, "laptop-mx150", "password")
+    assert main(["--profile", path, "apply", "--yes"]) == 1  # stdin is no terminal here: no prompt
+    assert "sudo asks for a password" in capsys.readouterr().err
+    prompts = []
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "pw")
+    assert main(["--profile", path, "apply", "--yes"]) == 0
+    assert prompts and "alice" in prompts[0]
+
+
+def test_a_simulated_run_keeps_its_state_apart_and_rollback_says_why_not(tmp_path, capsys, monkeypatch):
+    from backends.run_state import load_state, state_path
+
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    monkeypatch.setenv("XDG_STATE_HOME", env["XDG_STATE_HOME"])
+    assert main(["--profile", "laptop-mx150", "apply", "--yes"]) == 0
+    assert "lived only in this gpuwiz process" in capsys.readouterr().out
+    assert not state_path(env).exists()  # this machine's own state is untouched
+    state = load_state(env, "laptop-mx150")
+    assert state.simulated and state.profile == "laptop-mx150" and state.status == "done" and state.files
+    assert "SIMULATED machine laptop-mx150" in open(state.log).read()
+    assert main(["--profile", "laptop-mx150", "rollback"]) == 0
+    assert "nothing to roll back" in capsys.readouterr().out
