@@ -7,6 +7,7 @@
 #   tmux          drives the Textual TUI in a real terminal (send-keys/capture-pane)
 #   librsvg2-bin  rsvg-convert: renders SVG screenshots/snapshots to PNG
 #   sudo          the non-root tests: a user the test creates runs gpuwiz's root steps through sudo
+#   zsh, fish     `gpuwiz completion zsh|fish` is loaded by the real shells
 #   libnvidia-ml1 the real NVML library, libnvidia-ml.so.1 (Debian only, from
 #                 the non-free component; its dependency glx-alternative-nvidia
 #                 lives in contrib, so both are enabled).  No kernel module or
@@ -77,6 +78,8 @@ command -v containerd   >/dev/null 2>&1 || missing+=(containerd)
 command -v tmux         >/dev/null 2>&1 || missing+=(tmux)
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 command -v sudo         >/dev/null 2>&1 || missing+=(sudo)
+command -v zsh          >/dev/null 2>&1 || missing+=(zsh)
+command -v fish         >/dev/null 2>&1 || missing+=(fish)
 
 want_nvml=0
 if [[ $OS_ID == debian ]]; then

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .host import WriteResult
 
 HEADER = (
-    "gpuwiz answers file: the choices for `gpuwiz apply --answers FILE` (docs/answers.md).",
+    "gpuwiz answers file: the choices for `gpuwiz apply --answers FILE` (`gpuwiz help answers`).",
     "One table per layer. A choice that does not arise on a node is noted in its plan and skipped,",
     "so one file serves several nodes alike.",
 )

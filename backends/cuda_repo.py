@@ -1,7 +1,10 @@
 """NVIDIA's CUDA network repository as the driver's source, on apt (Ubuntu, Debian) and dnf (RHEL family).
 
-Facts from NVIDIA's driver installation guide and its repository (sources in
-/work/research notes, summarised here):
+Facts from NVIDIA's driver installation guide
+(https://docs.nvidia.com/datacenter/tesla/driver-installation-guide/, pages kernel-modules.html and
+version-locking.html), the CUDA installation guide for Linux
+(https://docs.nvidia.com/cuda/cuda-installation-guide-linux/) and the repository itself
+(https://developer.download.nvidia.com/compute/cuda/repos/), summarised here:
 - repository `https://developer.download.nvidia.com/compute/cuda/repos/<distro>/<arch>/`, `<distro>`
   without a dot (ubuntu2404, debian12, rhel9), `<arch>` x86_64 or sbsa (arm64 servers); the deb
   repositories are flat (suite `/`);

@@ -29,10 +29,10 @@ CHILD = r"""
 import json, resource, sys, time
 import psutil
 sys.path.insert(0, ROOT)
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from tui.app import GpuwizApp
-from tui.screens.monitor import MonitorConfig, MonitorScreen
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.app import GpuwizApp
+from gpuwiz.screens.monitor import MonitorConfig, MonitorScreen
 
 profile, seconds, width, height, interval = PROFILE, SECONDS, WIDTH, HEIGHT, INTERVAL
 def cpu():
@@ -122,9 +122,9 @@ def in_tmux(profile: str, seconds: float, width: int, height: int) -> float | No
 
 def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
     sys.path.insert(0, ROOT)
-    from backends.nvml_sampler import NvmlSampler
-    from backends.profile_host import ProfileHost
-    from backends.profiles import load_profile
+    from gpuwiz.backends.nvml_sampler import NvmlSampler
+    from gpuwiz.backends.profile_host import ProfileHost
+    from gpuwiz.backends.profiles import load_profile
 
     host = ProfileHost(load_profile(profile, {}), motion=(1, time.monotonic))
     sampler = NvmlSampler(host.nvml(), process_info=host.process_info)
@@ -139,16 +139,15 @@ def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
 def frame_cost(profile: str, width: int, height: int, runs: int = 50) -> tuple[float, float]:
     """ms per frame for monitor_view.render and for turning its lines into Strips (LinesView)."""
     sys.path.insert(0, ROOT)
+    from gpuwiz.backends.monitor_history import History
+    from gpuwiz.backends.nvml_sampler import NvmlSampler
+    from gpuwiz.backends.profile_host import ProfileHost
+    from gpuwiz.backends.profiles import load_profile
+    from gpuwiz.monitor_view import ViewOptions, render
+    from gpuwiz.widgets.lines_view import _plain_runs
     from rich.console import Console
     from rich.style import Style
     from textual.strip import Strip
-
-    from backends.monitor_history import History
-    from backends.nvml_sampler import NvmlSampler
-    from backends.profile_host import ProfileHost
-    from backends.profiles import load_profile
-    from tui.monitor_view import ViewOptions, render
-    from tui.widgets.lines_view import _plain_runs
 
     t = [0.0]
     host = ProfileHost(load_profile(profile, {}), motion=(1, lambda: t[0]))

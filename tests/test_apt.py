@@ -13,12 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from backends import apt
-from backends.errors import InputError
-from backends.findings import Layer
-from backends.host import RC_NOT_FOUND, CommandResult, RealHost
-from backends.parsers import parse_os_release
+from gpuwiz.backends import apt
+from gpuwiz.backends.errors import InputError
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.host import RC_NOT_FOUND, CommandResult, RealHost
+from gpuwiz.backends.parsers import parse_os_release
 
 DATA = Path(__file__).parent / "data" / "apt"
 DEBIAN = "/etc/apt/sources.list.d/debian.sources"

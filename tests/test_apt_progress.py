@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backends.apt_progress import AptProgress
+from gpuwiz.backends.apt_progress import AptProgress
 
 # apt-get's output format (Ubuntu 22.04's apt 2.4) for the toolkit's four packages from NVIDIA's
 # repository: the summary, four downloads, then unpack and set up. Sizes and counts are illustrative.
@@ -59,12 +59,12 @@ def test_the_run_screen_shows_a_package_bar():
     import asyncio
     from dataclasses import replace
 
-    from backends.findings import Layer
-    from backends.plan import Plan, Step
-    from backends.profile_host import ProfileHost
-    from backends.profiles import CommandAnswer, load_profile
-    from tui.app import GpuwizApp
-    from tui.screens.run import RunScreen
+    from gpuwiz.app import GpuwizApp
+    from gpuwiz.backends.findings import Layer
+    from gpuwiz.backends.plan import Plan, Step
+    from gpuwiz.backends.profile_host import ProfileHost
+    from gpuwiz.backends.profiles import CommandAnswer, load_profile
+    from gpuwiz.screens.run import RunScreen
 
     profile = load_profile("laptop-mx150", {"HOME": "/nonexistent"})
     argv = ("apt-get", "install", "-y", "nvidia-container-toolkit")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from backends.doctor import diagnose
-from backends.probes import probe_all
+from gpuwiz.backends.doctor import diagnose
+from gpuwiz.backends.probes import probe_all
 
 
 def findings(facts) -> dict[str, str]:
@@ -73,7 +73,7 @@ def test_cri_disabled_on_a_kubernetes_node(profile_host):
 
 def test_crio_dropin_in_the_wrong_folder(profile_host):
     """Row 17: a drop-in in /etc/crio/conf.d, which CRI-O does not read."""
-    from backends.facts import CrioFacts
+    from gpuwiz.backends.facts import CrioFacts
 
     facts = homelab(profile_host)
     crio = CrioFacts("1.28.1", ("/etc/crio/crio.conf",), ("crun",), "active", ("/etc/crio/conf.d/99-nvidia.toml",))
@@ -90,7 +90,7 @@ def test_no_allocatable_gpu(profile_host):
 
 
 def _fault(kind: str, line: str, **fields: str):
-    from backends.driver_outputs import KernelFault
+    from gpuwiz.backends.driver_outputs import KernelFault
 
     return KernelFault(kind, line, tuple(fields.items()))
 
@@ -126,7 +126,7 @@ def test_secure_boot_key_not_enrolled(profile_host):
 
 def test_dkms_without_headers(profile_host):
     """Row 6: kernel updated, headers missing, DKMS built nothing for it."""
-    from backends.facts import Package
+    from gpuwiz.backends.facts import Package
 
     facts = homelab(profile_host)
     packages = (*facts.driver.packages, Package("nvidia-dkms-535", "535.154.05-0ubuntu0.22.04.1", "ii "))
@@ -139,7 +139,7 @@ def test_dkms_without_headers(profile_host):
 
 def test_blackwell_on_the_proprietary_flavour(profile_host):
     """Row 7: an RTX 5090 (GB202) with the proprietary kernel module package."""
-    from backends.gpu_catalog import lookup
+    from gpuwiz.backends.gpu_catalog import lookup
 
     facts = homelab(profile_host)
     gpu = replace(facts.hardware.nvidia_gpus[0], device_id="2b85", model=lookup("2b85"))
@@ -164,7 +164,7 @@ def test_gpu_fallen_off_the_bus(profile_host):
 
 def test_kepler_needs_the_legacy_branch_and_fermi_none(profile_host):
     """Row 2: Kepler → R470; Fermi → no driver; Kepler + Ada → no single branch."""
-    from backends.gpu_catalog import lookup
+    from gpuwiz.backends.gpu_catalog import lookup
 
     facts = homelab(profile_host)
     base = facts.hardware.nvidia_gpus[0]

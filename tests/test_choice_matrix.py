@@ -17,18 +17,17 @@ import random
 from pathlib import Path
 
 import pytest
+from gpuwiz.app import GpuwizApp
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.executor import RunStatus
+from gpuwiz.backends.findings import LAYERS, Layer
+from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import available_profiles, load_profile
+from gpuwiz.cli import main
+from gpuwiz.screens.run import RunScreen
+from gpuwiz.widgets.choices_panel import select_id
 from textual.widgets import Select
-
-from backends.doctor import run_doctor
-from backends.executor import RunStatus
-from backends.findings import LAYERS, Layer
-from backends.planners import build_plan, offered_choices
-from backends.profile_host import ProfileHost
-from backends.profiles import available_profiles, load_profile
-from tui.app import GpuwizApp
-from tui.cli import main
-from tui.screens.run import RunScreen
-from tui.widgets.choices_panel import select_id
 
 ENV = {"HOME": "/nonexistent"}
 

@@ -8,15 +8,14 @@ import subprocess
 import sys
 
 import pytest
-
-from tui.cli import main
+from gpuwiz.cli import main
 
 ENV = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",)}
 
 
 def gpuwiz(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env or ENV, timeout=120
+        [sys.executable, "-m", "gpuwiz", *args], capture_output=True, text=True, env=env or ENV, timeout=120
     )
 
 
@@ -73,12 +72,12 @@ def test_bad_answers_file_is_exit_2(tmp_path):
 
 
 def test_internal_error_is_exit_3_with_log_path(monkeypatch, capsys, isolated_env):
-    import backends.doctor
+    import gpuwiz.backends.doctor
 
     def boom(host):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(backends.doctor, "run_doctor", boom)
+    monkeypatch.setattr(gpuwiz.backends.doctor, "run_doctor", boom)
     assert main(["doctor", "--profile", "no-gpu"]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("gpuwiz: internal error (RuntimeError); details in ")
@@ -121,7 +120,7 @@ def test_plan_formats_without_planners():
 def test_commands_without_a_tui_never_import_textual(args):
     code = (
         "import sys\n"
-        "from tui.cli import main\n"
+        "from gpuwiz.cli import main\n"
         "try:\n"
         f"    main({args!r})\n"
         "except SystemExit:\n"
@@ -135,8 +134,8 @@ def test_commands_without_a_tui_never_import_textual(args):
 
 def test_backends_never_import_textual():
     code = (
-        "import sys, pkgutil, importlib, backends\n"
-        "for m in pkgutil.walk_packages(backends.__path__, 'backends.'):\n"
+        "import sys, pkgutil, importlib, gpuwiz.backends as backends\n"
+        "for m in pkgutil.walk_packages(backends.__path__, 'gpuwiz.backends.'):\n"
         "    importlib.import_module(m.name)\n"
         "print('textual' in sys.modules)"
     )
@@ -146,7 +145,7 @@ def test_backends_never_import_textual():
 
 def test_wizard_without_a_terminal_says_so():
     done = subprocess.run(
-        [sys.executable, "-m", "tui"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30
+        [sys.executable, "-m", "gpuwiz"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30
     )
     assert done.returncode == 2
     assert "needs a terminal" in done.stderr
@@ -163,3 +162,40 @@ def test_capture_writes_a_profile_that_loads(tmp_path):
     assert done.returncode == 0, done.stderr
     again = gpuwiz("doctor", "--json", "--profile", str(out))
     assert json.loads(again.stdout)["exit_code"] == 0
+
+
+def test_version_comes_from_the_installed_metadata():
+    from importlib.metadata import version
+
+    done = gpuwiz("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"gpuwiz {version('gpuwiz')}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["doctor"],
+        ["plan"],
+        ["apply"],
+        ["rollback"],
+        ["runtime", "configure"],
+        ["monitor"],
+        ["profile"],
+        ["completion"],
+        ["help"],
+    ],
+)
+def test_each_subcommand_help_has_a_description_examples_and_exit_codes(command):
+    done = gpuwiz(*command, "--help")
+    assert done.returncode == 0
+    assert "examples:" in done.stdout and "exit codes: 0" in done.stdout
+    assert f"usage: gpuwiz {' '.join(command)}" in done.stdout
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["plan"], ["runtime", "configure"], ["monitor"], ["profile", "list"]])
+def test_a_mistyped_flag_prints_that_subcommands_usage(command):
+    done = gpuwiz(*command, "--jsno")
+    assert done.returncode == 2
+    assert (
+        done.stderr.startswith(f"usage: gpuwiz {' '.join(command)}") and "unrecognized arguments: --jsno" in done.stderr
+    )

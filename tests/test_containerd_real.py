@@ -8,10 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from backends.containerd_config import read_runtimes
-from backends.profiles import load_profile
-from backends.toml_compat import tomllib
+from gpuwiz.backends.containerd_config import read_runtimes
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.toml_compat import tomllib
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from gpuwiz.backends.distro import package_family
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import available_profiles, load_profile
 from test_simulated_run import WALKS, walk
-
-from backends.distro import package_family
-from backends.doctor import run_doctor
-from backends.planners import build_plan, offered_choices
-from backends.profile_host import ProfileHost
-from backends.profiles import available_profiles, load_profile
 
 APT_WORDS = re.compile(
     r"\bapt(-get|-mark|-cache|-key)?\b|\bdpkg\b|update-initramfs|linux-headers-|ubuntu-drivers|/etc/apt/"

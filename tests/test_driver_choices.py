@@ -8,14 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from backends.choices import selections_from_answers
-from backends.doctor import diagnose, run_doctor
-from backends.errors import InputError
-from backends.facts import OsInfo
-from backends.plan import render_sh
-from backends.planners import build_plan, offered_choices
-from backends.probes import probe_all
+from gpuwiz.backends.choices import selections_from_answers
+from gpuwiz.backends.doctor import diagnose, run_doctor
+from gpuwiz.backends.errors import InputError
+from gpuwiz.backends.facts import OsInfo
+from gpuwiz.backends.plan import render_sh
+from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.probes import probe_all
 
 DATA = Path(__file__).parent / "data" / "apt"
 BOOKWORM = OsInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", (), "bookworm")
@@ -199,7 +198,7 @@ def test_cli_plan_with_answers(tmp_path, isolated_env):
     answers = tmp_path / "answers.toml"
     answers.write_text('[driver]\nmethod = "cuda-repo"\nbranch = "580"\nflavour = "open"\n')
     run = subprocess.run(
-        [sys.executable, "-m", "tui", "--profile", "fresh-rtx3060", "plan", "--answers", str(answers)],
+        [sys.executable, "-m", "gpuwiz", "--profile", "fresh-rtx3060", "plan", "--answers", str(answers)],
         capture_output=True,
         text=True,
     )
@@ -207,7 +206,7 @@ def test_cli_plan_with_answers(tmp_path, isolated_env):
     assert "nvidia-open-580" in run.stdout
     answers.write_text('[driver]\nflavor = "open"\n')
     run = subprocess.run(
-        [sys.executable, "-m", "tui", "--profile", "fresh-rtx3060", "plan", "--answers", str(answers)],
+        [sys.executable, "-m", "gpuwiz", "--profile", "fresh-rtx3060", "plan", "--answers", str(answers)],
         capture_output=True,
         text=True,
     )

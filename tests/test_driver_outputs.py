@@ -8,8 +8,7 @@ was removed; nothing inside a capture was changed.
 from __future__ import annotations
 
 import pytest
-
-from backends.driver_outputs import (
+from gpuwiz.backends.driver_outputs import (
     ALREADY_BOUND,
     API_MISMATCH,
     BAR_INVALID,
@@ -119,7 +118,7 @@ driver   : xserver-xorg-video-nouveau - distro free builtin
 """
 
 # code-index id 44633581742 (July 2023 Ubuntu Server 22.04 VM, RTX 3060 LHR; quoted without the "== path ==" line),
-# copied from /work/research/real-outputs.md section 9
+# copied from https://salinger-tech-blog.web.app/posts/20230723-ubuntu-server-2204-docker-gpu/
 UD_3060_NO_HEADER = """\
 $ ubuntu-drivers devices
 modalias : pci:v000010DEd00002504sv00001462sd00008E90bc03sc00i00

@@ -6,12 +6,12 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from backends.doctor import diagnose, run_doctor
-from backends.facts import OsInfo
-from backends.findings import Layer, Status
-from backends.plan import render_sh
-from backends.planners import build_plan, load_backends
-from backends.probes import probe_all
+from gpuwiz.backends.doctor import diagnose, run_doctor
+from gpuwiz.backends.facts import OsInfo
+from gpuwiz.backends.findings import Layer, Status
+from gpuwiz.backends.plan import render_sh
+from gpuwiz.backends.planners import build_plan, load_backends
+from gpuwiz.backends.probes import probe_all
 
 DATA = Path(__file__).parent / "data" / "apt"
 
@@ -89,7 +89,7 @@ def test_without_ubuntu_drivers_the_catalogue_picks_the_branch(profile_host):
 def test_debian_follows_nvidia_detect(profile_host):
     """A Kepler Tesla on bookworm: nvidia-detect names the Tesla 470 package (text built from its message
     templates; no real capture of this case was found)."""
-    from backends.driver_outputs import parse_nvidia_detect
+    from gpuwiz.backends.driver_outputs import parse_nvidia_detect
 
     facts = probe_all(profile_host("fresh-rtx3060"))
     detect = parse_nvidia_detect(

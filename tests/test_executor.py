@@ -8,18 +8,17 @@ import sys
 from dataclasses import replace
 
 import pytest
-
-from backends.errors import InputError
-from backends.executor import EventKind, Executor, RunStatus
-from backends.findings import Layer
-from backends.host import RealHost
-from backends.plan import FileEdit, Plan, Step
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from backends.rollback import apply_rollback, rollback_actions
-from backends.run_log import RunLog, redact_secrets
-from backends.run_state import RunState, files_of, load_state, save_state, state_path
-from tui.cli import main
+from gpuwiz.backends.errors import InputError
+from gpuwiz.backends.executor import EventKind, Executor, RunStatus
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.host import RealHost
+from gpuwiz.backends.plan import FileEdit, Plan, Step
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.rollback import apply_rollback, rollback_actions
+from gpuwiz.backends.run_log import RunLog, redact_secrets
+from gpuwiz.backends.run_state import RunState, files_of, load_state, save_state, state_path
+from gpuwiz.cli import main
 
 PY = sys.executable
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backends.doctor import run_doctor
-from backends.findings import Status
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.findings import Status
 
 
 def finding(report, finding_id):

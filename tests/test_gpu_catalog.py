@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from backends.gpu_catalog import (
+from gpuwiz.backends.gpu_catalog import (
     ARCHITECTURES,
     BRANCH_CUDA,
     PRE_KEPLER,

@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from backends.run_state import load_state
+from gpuwiz.backends.run_state import load_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
 PLAN = """
 import sys
-from backends.findings import Layer
-from backends.plan import Plan, Step
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.plan import Plan, Step
 
 def step(name, script):
     return Step(id=f"driver.{name}", title=name, layer=Layer.DRIVER,
@@ -45,13 +44,13 @@ TUI = """
 import os
 import re
 from pathlib import Path
-import tui.app
-from backends.host import RealHost
-from tui.app import GpuwizApp
-from tui.screens.run import RunScreen
+import gpuwiz.app
+from gpuwiz.backends.host import RealHost
+from gpuwiz.app import GpuwizApp
+from gpuwiz.screens.run import RunScreen
 
 class RunOnly(GpuwizApp):
-    CSS_PATH = str(Path(tui.app.__file__).parent / GpuwizApp.CSS_PATH)  # not next to this script
+    CSS_PATH = str(Path(gpuwiz.app.__file__).parent / GpuwizApp.CSS_PATH)  # not next to this script
 
     def on_mount(self, event):
         event.prevent_default()  # not the wizard's layers: only the run
@@ -64,8 +63,8 @@ RunOnly(host=RealHost(dict(os.environ))).run()
 APPLY = """
 import os
 import re
-from backends.host import RealHost
-from tui.apply_text import run_plan_in_terminal
+from gpuwiz.backends.host import RealHost
+from gpuwiz.apply_text import run_plan_in_terminal
 
 env = dict(os.environ)
 raise SystemExit(run_plan_in_terminal(RealHost(env), plan, env, selections={}, profile=None))
@@ -165,8 +164,8 @@ def test_ctrl_c_in_apply_stops_after_the_step_and_twice_stops_it(tmp_path):
 
 INTERACTIVE_PLAN = """
 import sys
-from backends.findings import Layer
-from backends.plan import Plan, Step
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.plan import Plan, Step
 
 answer = sys.argv[1] + "/answer"
 plan = Plan((

@@ -7,8 +7,7 @@ import stat
 import threading
 
 import pytest
-
-from backends.host import RC_NOT_FOUND, RC_TIMEOUT, RealHost
+from gpuwiz.backends.host import RC_NOT_FOUND, RC_TIMEOUT, RealHost
 
 
 @pytest.fixture

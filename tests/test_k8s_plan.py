@@ -6,12 +6,11 @@ import json
 from dataclasses import replace
 
 import pytest
-
-from backends.doctor import diagnose, run_doctor
-from backends.findings import Layer
-from backends.k8s_manifests import gpu_test_job, runtime_class
-from backends.planners import build_plan, offered_choices
-from backends.probes import probe_all
+from gpuwiz.backends.doctor import diagnose, run_doctor
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.k8s_manifests import gpu_test_job, runtime_class
+from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.probes import probe_all
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 # The versions gpuwiz claims: the oldest still in wide use on homelab nodes (1.28, seed 002's) to the newest.
@@ -104,7 +103,7 @@ def test_healthy_cluster_gets_nothing(profile_host):
 
 def test_rows_21_and_22_from_events_and_plugin_log(profile_host):
     facts = probe_all(profile_host("homelab-ready"))
-    from backends.facts import PodInfo
+    from gpuwiz.backends.facts import PodInfo
 
     pod = PodInfo("nvidia-device-plugin", "nvdp-nvidia-device-plugin-x7k2p", "Running", False, 7, None)
     log = (
@@ -128,7 +127,7 @@ def test_rows_21_and_22_from_events_and_plugin_log(profile_host):
 
 
 def test_failing_plugin_gets_the_runtime_class_and_a_restart(profile_host):
-    from backends.facts import PodInfo
+    from gpuwiz.backends.facts import PodInfo
 
     facts = probe_all(profile_host("homelab-ready"))
     pod = PodInfo("nvidia-device-plugin", "nvdp-nvidia-device-plugin-x7k2p", "Running", False, 7, None)
@@ -207,9 +206,9 @@ def test_gpu_operator_validator_verdict(profile_host):
 
 
 def test_helm_older_than_3_13_cannot_label_releases():
-    from backends.checks.k8s import helm_too_old
-    from backends.profile_host import ProfileHost
-    from backends.profiles import CommandAnswer, load_profile
+    from gpuwiz.backends.checks.k8s import helm_too_old
+    from gpuwiz.backends.profile_host import ProfileHost
+    from gpuwiz.backends.profiles import CommandAnswer, load_profile
 
     assert helm_too_old("v3.12.3") and helm_too_old("v2.17.0")
     assert not helm_too_old("v3.13.0") and not helm_too_old("v3.16.2") and not helm_too_old(None)

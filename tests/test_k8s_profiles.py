@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from backends.doctor import run_doctor
-from backends.findings import Layer
-from backends.planners import build_plan
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.planners import build_plan
 
 
 def k8s(report):
@@ -23,7 +23,7 @@ def test_cluster_without_gpu_support(profile_host):
 
 def test_plan_sh_shows_runtimeclass_plugin_and_job():
     done = subprocess.run(
-        [sys.executable, "-m", "tui", "--profile", "k8s-no-gpu-support", "plan", "--format", "sh"],
+        [sys.executable, "-m", "gpuwiz", "--profile", "k8s-no-gpu-support", "plan", "--format", "sh"],
         capture_output=True,
         text=True,
         timeout=60,

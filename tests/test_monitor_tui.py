@@ -8,13 +8,12 @@ import time
 from dataclasses import replace
 
 import pytest
-
-from backends.monitor_history import History
-from backends.nvml_sampler import NvmlSampler
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from tui.app import GpuwizApp
-from tui.screens.monitor import MonitorConfig, MonitorScreen
+from gpuwiz.app import GpuwizApp
+from gpuwiz.backends.monitor_history import History
+from gpuwiz.backends.nvml_sampler import NvmlSampler
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.screens.monitor import MonitorConfig, MonitorScreen
 
 WALL = 1_795_000_000.0  # 2026-11-18 07:06:40 UTC
 
@@ -234,7 +233,7 @@ def test_exits_when_the_terminal_goes_away(sighup):
         os.environ["TERM"] = "xterm-256color"
         if sighup == "ignored":
             signal.signal(signal.SIGHUP, signal.SIG_IGN)  # kept across exec, as nohup does
-        os.execv(sys.executable, [sys.executable, "-m", "tui", "--profile", "laptop-mx150", "monitor"])
+        os.execv(sys.executable, [sys.executable, "-m", "gpuwiz", "--profile", "laptop-mx150", "monitor"])
     seen = b""
     deadline = time.monotonic() + 30
     while b"MX150" not in seen and time.monotonic() < deadline:
@@ -279,8 +278,7 @@ def test_resizing_never_breaks_it():
 def test_real_library_without_driver_shows_the_panel():
     """The real libnvidia-ml.so.1 here says DriverNotLoaded: the monitor shows why, it does not crash."""
     import pynvml
-
-    from backends.host import RealHost
+    from gpuwiz.backends.host import RealHost
 
     try:
         pynvml.nvmlInit()

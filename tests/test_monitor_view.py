@@ -6,16 +6,15 @@ import json
 import time
 
 import pytest
-
-from backends.fake_nvml import FakeNvml
-from backends.monitor_history import METRICS, History
-from backends.monitor_json import monitor_document
-from backends.monitor_sample import MonitorSample
-from backends.nvml_sampler import NvmlSampler
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from tui.cli import main
-from tui.monitor_view import ViewOptions, bar, render, sparkline, visible_processes
+from gpuwiz.backends.fake_nvml import FakeNvml
+from gpuwiz.backends.monitor_history import METRICS, History
+from gpuwiz.backends.monitor_json import monitor_document
+from gpuwiz.backends.monitor_sample import MonitorSample
+from gpuwiz.backends.nvml_sampler import NvmlSampler
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.cli import main
+from gpuwiz.monitor_view import ViewOptions, bar, render, sparkline, visible_processes
 
 
 def sample_of(profile: str, samples: int = 1) -> tuple[MonitorSample, History]:
@@ -239,7 +238,7 @@ def test_once_and_json_never_load_textual():
     import sys
 
     code = (
-        "import sys; from tui.cli import main; main(['--profile', 'laptop-mx150', 'monitor', '--json']); "
+        "import sys; from gpuwiz.cli import main; main(['--profile', 'laptop-mx150', 'monitor', '--json']); "
         "sys.exit(3 if 'textual' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from backends.containerd_config import read_runtimes
-from backends.parsers import (
+from gpuwiz.backends.containerd_config import read_runtimes
+from gpuwiz.backends.parsers import (
     parse_ctk_version,
     parse_dpkg_query,
     parse_first_version,
@@ -17,7 +16,7 @@ from backends.parsers import (
     parse_proc_driver_version,
     parse_proc_modules,
 )
-from backends.toml_compat import tomllib
+from gpuwiz.backends.toml_compat import tomllib
 
 DATA = Path(__file__).parent / "data"
 

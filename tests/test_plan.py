@@ -8,9 +8,8 @@ import shutil
 import subprocess
 
 import pytest
-
-from backends.findings import Layer
-from backends.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
 
 
 def _plan(tmp_path, *, root=False):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from backends.errors import InputError
-from backends.profiles import (
+from gpuwiz.backends.errors import InputError
+from gpuwiz.backends.profiles import (
     SHIPPED_DIR,
     available_profiles,
     load_profile,

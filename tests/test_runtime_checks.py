@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from backends.doctor import diagnose
-from backends.findings import Layer
-from backends.probes import probe_all
+from gpuwiz.backends.doctor import diagnose
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.probes import probe_all
 
 
 def runtime_findings(report):

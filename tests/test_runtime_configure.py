@@ -11,15 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from backends.containerd_edit import ContainerdFiles, RuntimeSettings, configure_drop_in, configure_in_place
-from backends.crio_edit import configure_crio
-from backends.docker_edit import configure_docker
-from backends.errors import InputError, UsageError
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from backends.runtime_configure import ConfigureRequest, configure
-from backends.toml_compat import tomllib
+from gpuwiz.backends.containerd_edit import ContainerdFiles, RuntimeSettings, configure_drop_in, configure_in_place
+from gpuwiz.backends.crio_edit import configure_crio
+from gpuwiz.backends.docker_edit import configure_docker
+from gpuwiz.backends.errors import InputError, UsageError
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.runtime_configure import ConfigureRequest, configure
+from gpuwiz.backends.toml_compat import tomllib
 
 DATA = Path(__file__).parent / "data" / "containerd"
 BINARY = "/usr/bin/nvidia-container-runtime"
@@ -449,7 +448,7 @@ def test_crio_drop_in_copies_the_default_runtime():
 
 
 def gpuwiz(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "gpuwiz", *args], capture_output=True, text=True, timeout=60)
 
 
 def test_cli_dry_run_prints_files_and_changes_nothing(tmp_path, isolated_env):

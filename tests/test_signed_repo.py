@@ -12,15 +12,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from backends import apt
-from backends.findings import Layer
-from backends.host import RealHost
-from backends.openpgp import KeyringError, keyring_fingerprints, normalise_fingerprint
-from backends.plan import Step
-from backends.profile_host import ProfileHost
-from backends.profiles import decode_file_bytes, encode_file_bytes
-from backends.signed_repo import (
+from gpuwiz.backends import apt
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.host import RealHost
+from gpuwiz.backends.openpgp import KeyringError, keyring_fingerprints, normalise_fingerprint
+from gpuwiz.backends.plan import Step
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import decode_file_bytes, encode_file_bytes
+from gpuwiz.backends.signed_repo import (
     DnfRepo,
     KeyState,
     RepoKey,

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from backends.doctor import run_doctor
-from backends.executor import Executor, RunStatus
-from backends.findings import Layer, Status
-from backends.planners import build_plan
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from tui.app import GpuwizApp
-from tui.cli import main
-from tui.screens.run import RunScreen
+from gpuwiz.app import GpuwizApp
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.executor import Executor, RunStatus
+from gpuwiz.backends.findings import Layer, Status
+from gpuwiz.backends.planners import build_plan
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
+from gpuwiz.cli import main
+from gpuwiz.screens.run import RunScreen
 
 
 @pytest.fixture(autouse=True)
@@ -184,8 +183,8 @@ MODELS = [*WALKS, "homelab-ready", "k3s-node", "dgx-h100x8", "a100-mig"]
 
 def saved_answers(host: ProfileHost, tmp_path) -> tuple[str, dict[str, str]]:
     """What `a` in the wizard (and `plan --format answers`) saves on this node, and it read back."""
-    from backends.answers import answers_text, load_answers, same_state
-    from backends.planners import offered_choices
+    from gpuwiz.backends.answers import answers_text, load_answers, same_state
+    from gpuwiz.backends.planners import offered_choices
 
     report = run_doctor(host)
     path = tmp_path / "answers.toml"
@@ -276,7 +275,7 @@ def test_a_value_no_node_takes_is_an_error_naming_file_and_key(tmp_path, capsys)
 
 def as_user(tmp_path, name: str, sudo: str) -> str:
     """A shipped profile whose gpuwiz runs as alice, with the given sudo (machine.user/machine.sudo)."""
-    from backends.profiles import resolve_profile
+    from gpuwiz.backends.profiles import resolve_profile
 
     text = resolve_profile(name, {}).read_text()
     text = text.replace('user = "root"', f'user = "alice"\nsudo = "{sudo}"', 1)
@@ -337,7 +336,7 @@ def test_apply_on_a_password_profile_prompts_and_refuses_without_a_terminal(tmp_
 
 
 def test_a_simulated_run_keeps_its_state_apart_and_rollback_says_why_not(tmp_path, capsys, monkeypatch):
-    from backends.run_state import load_state, state_path
+    from gpuwiz.backends.run_state import load_state, state_path
 
     env = {"XDG_STATE_HOME": str(tmp_path / "state")}
     monkeypatch.setenv("XDG_STATE_HOME", env["XDG_STATE_HOME"])

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from backends.profile_host import ProfileHost
-from backends.profiles import load_profile
-from tui.app import GpuwizApp
+from gpuwiz.app import GpuwizApp
+from gpuwiz.backends.profile_host import ProfileHost
+from gpuwiz.backends.profiles import load_profile
 
 
 def make_app(profile: str) -> GpuwizApp:
@@ -75,9 +74,9 @@ def test_internal_error_in_the_wizard_is_one_line_and_exit_3(tmp_path):
 
     code = (
         "import sys\n"
-        "from backends.profile_host import ProfileHost\n"
-        "from backends.profiles import load_profile\n"
-        "from tui.app import GpuwizApp\n"
+        "from gpuwiz.backends.profile_host import ProfileHost\n"
+        "from gpuwiz.backends.profiles import load_profile\n"
+        "from gpuwiz.app import GpuwizApp\n"
         "class Broken(ProfileHost):\n"
         "    def run(self, argv, **kw):\n"
         "        raise RuntimeError('simulated bug')\n"

@@ -39,7 +39,7 @@ def test_wizard_shell_in_tmux(tmp_path, no_color):
     env = {"TERM": "xterm-256color", "PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     if no_color:
         env["NO_COLOR"] = "1"
-    command = f"{sys.executable} -m tui --profile homelab-ready; echo EXITED=$?; sleep 30"
+    command = f"{sys.executable} -m gpuwiz --profile homelab-ready; echo EXITED=$?; sleep 30"
     env_args = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args, command], check=True)
     try:
@@ -76,7 +76,7 @@ def test_run_a_layer_then_the_monitor_keys_only(tmp_path):
     """fresh-rtx3060: open the monitor (no driver yet: it says so), run the driver layer on the
     simulated machine (it reboots), go back: the driver layer is green; quit — keys only, in tmux."""
     session = f"gpuwiz-run-{os.getpid()}"
-    _start(session, tmp_path, f"{sys.executable} -m tui --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
+    _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
     try:
         _wait_for(session, "[hardware.nvidia-gpu]")  # probed, the first layer painted
         _keys(session, "m")
@@ -106,7 +106,7 @@ def test_run_a_layer_then_the_monitor_keys_only(tmp_path):
 
 def test_monitor_keys_only_at_80x24(tmp_path):
     session = f"gpuwiz-mon-{os.getpid()}"
-    _start(session, tmp_path, f"{sys.executable} -m tui --profile dgx-h100x8 monitor; echo EXITED=$?; sleep 30")
+    _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile dgx-h100x8 monitor; echo EXITED=$?; sleep 30")
     try:
         screen = _wait_for(session, "Processes")
         assert screen.count("H100 80GB HBM3") == 8  # one line per GPU
@@ -140,7 +140,7 @@ def test_a_changed_install_method_runs_in_tmux(tmp_path):
     """The core-path issue's first walkthrough: 2, Tab, Tab, Enter, Down, Enter makes the method
     "NVIDIA CUDA repo", then x, y: the run screen runs the CUDA repository's steps to the reboot."""
     session = f"gpuwiz-method-{os.getpid()}"
-    _start(session, tmp_path, f"{sys.executable} -m tui --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
+    _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
     try:
         _wait_for(session, "[hardware.nvidia-gpu]")
         steps = [("2", "Driver  ✗ FAIL"), ("Tab", ""), ("Tab", ""), ("Enter", "NVIDIA CUDA repo  every")]
@@ -161,10 +161,16 @@ def test_a_changed_install_method_runs_in_tmux(tmp_path):
 def test_nvidia_as_default_runs_in_tmux(tmp_path):
     """The second walkthrough: on the runtime layer "nvidia as default: Yes", then run it."""
     session = f"gpuwiz-default-{os.getpid()}"
-    _start(session, tmp_path, f"{sys.executable} -m tui --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
+    _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
     try:
         _wait_for(session, "[hardware.nvidia-gpu]")
-        steps = [("4", "Container runtime  ✗ FAIL"), ("Tab", ""), ("Tab", ""), ("Tab", ""), ("Enter", "every container")]
+        steps = [
+            ("4", "Container runtime  ✗ FAIL"),
+            ("Tab", ""),
+            ("Tab", ""),
+            ("Tab", ""),
+            ("Enter", "every container"),
+        ]
         steps += [("Down", ""), ("Enter", "nvidia as defaultYes")]
         _walk_to_the_run_screen(session, steps, "All steps done (simulated)")
         _keys(session, "q")
@@ -180,7 +186,7 @@ def test_an_answers_file_with_the_cuda_repo_runs_in_tmux(tmp_path):
     answers = tmp_path / "answers.toml"
     answers.write_text('[driver]\nmethod = "cuda-repo"\n')
     session = f"gpuwiz-answers-{os.getpid()}"
-    command = f"{sys.executable} -m tui --profile fresh-rtx3060 --answers {answers}; echo EXITED=$?; sleep 30"
+    command = f"{sys.executable} -m gpuwiz --profile fresh-rtx3060 --answers {answers}; echo EXITED=$?; sleep 30"
     _start(session, tmp_path, command)
     try:
         _wait_for(session, "[hardware.nvidia-gpu]")

@@ -81,7 +81,7 @@ def textual_classes():
     """(our class, its Textual bases' attribute names) for every class in tui/ built on Textual."""
     found = []
     for path in sorted(p for p in TUI.rglob("*.py") if p.name != "__main__.py"):
-        module_name = ".".join(path.relative_to(TUI.parent).with_suffix("").parts)
+        module_name = ".".join(("gpuwiz", *path.relative_to(TUI).with_suffix("").parts))  # tui/ is gpuwiz
         module = importlib.import_module(module_name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module_name:

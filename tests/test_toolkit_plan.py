@@ -6,10 +6,9 @@ import shutil
 import subprocess
 
 import pytest
-
-from backends.doctor import run_doctor
-from backends.planners import build_plan, load_backends
-from backends.toolkit_plan import disabled_source
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.planners import build_plan, load_backends
+from gpuwiz.backends.toolkit_plan import disabled_source
 
 LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
 STALE = (

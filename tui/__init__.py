@@ -1,4 +1,4 @@
-"""gpuwiz's user interface: the Textual app and the command line (`tui.cli`).
+"""gpuwiz: the Textual app and the command line (`gpuwiz.cli`); `gpuwiz.backends` knows the machine.
 
 Importing this package imports no textual: commands that draw no TUI stay fast.
 """

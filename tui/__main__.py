@@ -1,3 +1,3 @@
-from tui.cli import main
+from gpuwiz.cli import main
 
 raise SystemExit(main())

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
+from gpuwiz.backends.host import Host
 from textual.app import App
 from textual.binding import Binding
-
-from backends.host import Host
 
 from .hangup import HangUpWatch, leave_hung_up_terminal
 from .screens.help import HELP_TEXT, HelpScreen
@@ -51,9 +50,8 @@ class GpuwizApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's own handler prints a full traceback with locals; gpuwiz promises one line and
         # the log's path (exit code 3). Private hook of the pinned textual version (constraints.txt).
+        from gpuwiz.backends.logs import write_crash_log
         from textual.worker import WorkerFailed
-
-        from backends.logs import write_crash_log
 
         if isinstance(error, WorkerFailed):
             error = error.error
@@ -106,8 +104,8 @@ class GpuwizApp(App[None]):
         new gpuwiz starts it afresh from its profile (within one gpuwiz, see offer_to_go_on)."""
         if self.host.simulated:
             return None
-        from backends.errors import InputError
-        from backends.run_state import load_state
+        from gpuwiz.backends.errors import InputError
+        from gpuwiz.backends.run_state import load_state
 
         try:
             state = load_state(self.user_env)
@@ -118,7 +116,7 @@ class GpuwizApp(App[None]):
 
     def offer_to_go_on(self, layers) -> None:
         """After a simulated machine rebooted within this gpuwiz: go on as after a real reboot."""
-        from backends.run_state import load_state
+        from gpuwiz.backends.run_state import load_state
 
         state = load_state(self.user_env, self.profile_name or self.host.profile.name)
         if state is not None and state.resumable:
@@ -127,8 +125,8 @@ class GpuwizApp(App[None]):
     def _offer_resume(self, layers, state) -> None:
         from dataclasses import replace
 
-        from backends.findings import LAYERS, Layer
-        from backends.run_state import save_state
+        from gpuwiz.backends.findings import LAYERS, Layer
+        from gpuwiz.backends.run_state import save_state
 
         from .screens.confirm import ConfirmScreen
 

@@ -7,14 +7,13 @@ import signal
 import threading
 from typing import Any, Mapping
 
+from gpuwiz.backends.executor import EventKind, Executor, RunStatus, StepEvent
+from gpuwiz.backends.plan import Plan
+from gpuwiz.backends.run_log import RunLog
+from gpuwiz.backends.run_state import RunState, files_of, save_state
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-
-from backends.executor import EventKind, Executor, RunStatus, StepEvent
-from backends.plan import Plan
-from backends.run_log import RunLog
-from backends.run_state import RunState, files_of, save_state
 
 from .hangup import HangUpWatch, leave_hung_up_terminal, sighup_ignored
 

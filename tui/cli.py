@@ -29,6 +29,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", metavar="P", default=argparse.SUPPRESS, help="simulate a machine: a profile name or a .toml path"
     )
 
+    from gpuwiz.backends import __version__
+
+    from .cli_help import COMMANDS
+
+    def command(subs, name: str, **kwargs) -> argparse.ArgumentParser:
+        """A subcommand with its description, examples and exit codes; a mistyped flag gets its usage."""
+        about = COMMANDS[name]
+        kwargs.setdefault("parents", [profile_opt])
+        found = subs.add_parser(
+            name,
+            description=about.description,
+            epilog=about.epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
+        found.set_defaults(usage_parser=found)
+        return found
+
     parser = _Parser(
         prog="gpuwiz",
         description="From bare NVIDIA hardware to a Kubernetes pod running nvidia-smi, one verified layer at a time. "
@@ -39,12 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--answers", dest="wizard_answers", metavar="F", help="the wizard starts with this answers file's choices"
     )
+    parser.add_argument("--version", action="version", version=f"gpuwiz {__version__}")
+    parser.set_defaults(usage_parser=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    doctor = sub.add_parser("doctor", parents=[profile_opt], help="findings per layer (exit 1 if one failed)")
-    doctor.add_argument("--json", action="store_true", help="print the JSON document (docs/doctor-json.md)")
+    doctor = command(sub, "doctor", help="findings per layer (exit 1 if one failed)")
+    doctor.add_argument("--json", action="store_true", help="print the JSON document (gpuwiz help doctor-json)")
 
-    plan = sub.add_parser("plan", parents=[profile_opt], help="print the steps that would make every layer healthy")
+    plan = command(sub, "plan", help="print the steps that would make every layer healthy")
     plan.add_argument("--answers", metavar="F", help="answers file (TOML) with your choices")
     plan.add_argument(
         "--format",
@@ -53,24 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="answers: this machine's choices as an answers file, for `apply` on the next node",
     )
 
-    apply = sub.add_parser(
-        "apply", parents=[profile_opt], help="run the plan for an answers file (the way to provision nodes alike)"
-    )
+    apply = command(sub, "apply", help="run the plan for an answers file (the way to provision nodes alike)")
     apply.add_argument("--answers", metavar="F", help="answers file (TOML); without it the recommended choices")
     apply.add_argument("--yes", action="store_true", help="do not ask before running")
     apply.add_argument("--dry-run", action="store_true", help="print the steps and change nothing")
 
-    rollback = sub.add_parser("rollback", parents=[profile_opt], help="put back the files the last run wrote")
+    rollback = command(sub, "rollback", help="put back the files the last run wrote")
     rollback.add_argument("--dry-run", action="store_true", help="say which files would be restored")
 
-    runtime = sub.add_parser("runtime", parents=[profile_opt], help="container runtime configs: configure")
+    runtime = command(sub, "runtime", help="container runtime configs: configure")
     rsub = runtime.add_subparsers(dest="runtime_command", metavar="ACTION", required=True, parser_class=_Parser)
-    conf = rsub.add_parser(
+    conf = command(
+        rsub,
         "configure",
-        parents=[profile_opt],
         help="add the NVIDIA runtime to docker, containerd or CRI-O (like nvidia-ctk runtime configure)",
-        description="Add the NVIDIA runtime to a container runtime's config, keeping comments, key order and "
-        "every other key. nvidia-ctk's spellings are accepted too.",
     )
     conf.add_argument("--runtime", choices=("docker", "containerd", "crio"), default="docker")
     conf.add_argument("--config", metavar="PATH", help="the config to edit (default: the one the runtime reads)")
@@ -114,26 +130,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conf.add_argument("--dry-run", action="store_true", help="print each resulting file after a '# path' line")
 
-    monitor = sub.add_parser(
-        "monitor",
-        parents=[profile_opt],
-        help="live GPU panels and processes (NVML); --once / --json print one sample",
-        description="Live nvidia-smi-style GPU panels, history graphs and processes, read through NVML. "
-        "Keys: m graph, s sort, f GPU, u user, up/down select, t SIGTERM, K SIGKILL, p pause, q quit.",
-    )
+    monitor = command(sub, "monitor", help="live GPU panels and processes (NVML); --once / --json print one sample")
     monitor.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples (>= 0.2)")
     monitor.add_argument("--once", action="store_true", help="print one sample as a table and exit")
-    monitor.add_argument("--json", action="store_true", help="print one sample as JSON (docs/monitor-json.md)")
+    monitor.add_argument("--json", action="store_true", help="print one sample as JSON (gpuwiz help monitor-json)")
     monitor.add_argument("--readonly", action="store_true", help="never signal a process")
     monitor.add_argument("--no-unicode", action="store_true", help="ASCII bars, graphs and borders")
 
-    profile = sub.add_parser("profile", parents=[profile_opt], help="machine profiles: list, show, capture")
+    profile = command(sub, "profile", help="machine profiles: list, show, capture")
     psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
-    psub.add_parser("list", help="one profile a line: name, two spaces, summary")
+    listing = psub.add_parser("list", help="one profile a line: name, two spaces, summary")
+    listing.set_defaults(usage_parser=listing)
     show = psub.add_parser("show", help="print a profile")
+    show.set_defaults(usage_parser=show)
     show.add_argument("name")
     capture = psub.add_parser("capture", help="record this machine's answers as a redacted profile")
+    capture.set_defaults(usage_parser=capture)
     capture.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    completion = command(sub, "completion", parents=[], help="print a shell completion script: bash, zsh or fish")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+    topics = command(sub, "help", parents=[], help="show a reference page that ships with gpuwiz")
+    topics.add_argument("topic", nargs="?", metavar="TOPIC")
     return parser
 
 
@@ -153,13 +171,13 @@ def _host(
     `simulate`: plan steps run on a profile act out what they do (the wizard, `apply`)."""
     profile = getattr(args, "profile", None)
     if profile is None:
-        from backends.host import RealHost
+        from gpuwiz.backends.host import RealHost
 
         return RealHost(env), None
     import time
 
-    from backends.profile_host import ProfileHost
-    from backends.profiles import load_profile
+    from gpuwiz.backends.profile_host import ProfileHost
+    from gpuwiz.backends.profiles import load_profile
 
     loaded = load_profile(profile, env)
     motion = (DEMO_SEED, time.monotonic) if live else None
@@ -167,7 +185,7 @@ def _host(
 
 
 def cmd_doctor(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.doctor import doctor_document, run_doctor
+    from gpuwiz.backends.doctor import doctor_document, run_doctor
 
     host, profile = _host(args, env)
     report = run_doctor(host)
@@ -187,23 +205,23 @@ def _load_answers(path: str | None) -> dict[str, str]:
     """The answers file's choices as selections ("driver.branch" → "570"); {} without a file."""
     if path is None:
         return {}
-    from backends.answers import load_answers
+    from gpuwiz.backends.answers import load_answers
 
     return load_answers(path)
 
 
 def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.doctor import run_doctor
-    from backends.plan import plan_document, render_sh, render_text
-    from backends.planners import build_plan
+    from gpuwiz.backends.doctor import run_doctor
+    from gpuwiz.backends.plan import plan_document, render_sh, render_text
+    from gpuwiz.backends.planners import build_plan
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env)
     report = run_doctor(host)
     plan = build_plan(report, selections, source=args.answers or "answers")
     if args.format == "answers":
-        from backends.answers import answers_text, same_state
-        from backends.planners import offered_choices
+        from gpuwiz.backends.answers import answers_text, same_state
+        from gpuwiz.backends.planners import offered_choices
 
         text = answers_text(
             offered_choices(report), selections, machine=profile or "this machine", as_here=same_state(report)
@@ -219,9 +237,9 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.doctor import run_doctor
-    from backends.plan import render_text
-    from backends.planners import build_plan
+    from gpuwiz.backends.doctor import run_doctor
+    from gpuwiz.backends.plan import render_text
+    from gpuwiz.backends.planners import build_plan
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env, simulate=True)
@@ -282,8 +300,8 @@ def _root_ready(host: Any) -> bool:
 
 
 def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.rollback import apply_rollback, rollback_actions
-    from backends.run_state import load_state
+    from gpuwiz.backends.rollback import apply_rollback, rollback_actions
+    from gpuwiz.backends.run_state import load_state
 
     host, profile = _host(args, env)
     if profile:
@@ -319,9 +337,9 @@ def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.containerd_edit import RuntimeSettings
-    from backends.errors import ActionFailed
-    from backends.runtime_configure import ConfigureRequest, configure
+    from gpuwiz.backends.containerd_edit import RuntimeSettings
+    from gpuwiz.backends.errors import ActionFailed
+    from gpuwiz.backends.runtime_configure import ConfigureRequest, configure
 
     drop_in = args.drop_in
     if drop_in is not None and drop_in.strip().lower() in ("", "none"):
@@ -360,7 +378,7 @@ def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.profiles import available_profiles, load_profile, resolve_profile
+    from gpuwiz.backends.profiles import available_profiles, load_profile, resolve_profile
 
     if args.profile_command == "list":
         for name, path in available_profiles(env):
@@ -374,7 +392,7 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
         load_profile(args.name, env)  # validate first: show only what would load
         sys.stdout.write(resolve_profile(args.name, env).read_text(encoding="utf-8"))
         return EXIT_OK
-    from backends.capture import capture_profile
+    from gpuwiz.backends.capture import capture_profile
 
     host, _ = _host(args, env)
     text = capture_profile(host)
@@ -383,7 +401,7 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
             with open(args.output, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            from backends.errors import InputError
+            from gpuwiz.backends.errors import InputError
 
             raise InputError(args.output, f"cannot write: {exc.strerror}; choose another -o path") from None
         print(
@@ -396,7 +414,7 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from backends.nvml_sampler import MIN_INTERVAL_S as MIN_INTERVAL
+    from gpuwiz.backends.nvml_sampler import MIN_INTERVAL_S as MIN_INTERVAL
 
     if args.interval < MIN_INTERVAL:
         print(
@@ -421,7 +439,7 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
     import json
     import time
 
-    from backends.nvml_sampler import NvmlSampler
+    from gpuwiz.backends.nvml_sampler import NvmlSampler
 
     host, profile = _host(args, env)
     hostname = (host.read_text("/proc/sys/kernel/hostname") or "").strip()
@@ -434,13 +452,12 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
     finally:
         sampler.close()
     if args.json:
-        from backends.monitor_json import monitor_document
+        from gpuwiz.backends.monitor_json import monitor_document
 
         print(json.dumps(monitor_document(sample, profile=profile), indent=2))
     else:
+        from gpuwiz.backends.monitor_history import History
         from rich.console import Console
-
-        from backends.monitor_history import History
 
         from .monitor_view import ViewOptions, render
 
@@ -483,11 +500,41 @@ def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int
     return app.return_code or EXIT_OK
 
 
+def cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .completion import SHELLS
+
+    sys.stdout.write(SHELLS[args.shell](parser))
+    return EXIT_OK
+
+
+def cmd_help(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from importlib.resources import files
+
+    pages = {p.name[:-3]: p for p in files("gpuwiz.docs").iterdir() if p.name.endswith(".md")}
+    if args.topic is None:
+        print("gpuwiz help TOPIC, one of:")
+        for name, page in sorted(pages.items()):
+            title = next((line.lstrip("# ").strip() for line in page.read_text().splitlines() if line.strip()), "")
+            print(f"  {name:<18} {title}")
+        return EXIT_OK
+    page = pages.get(args.topic)
+    if page is None:
+        print(f"gpuwiz: error: no help topic {args.topic!r} (one of {', '.join(sorted(pages))})", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(page.read_text())
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # a mistyped flag: the usage of the subcommand it was given to, not gpuwiz's
+        args.usage_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handlers = {
+        "completion": lambda a, e: cmd_completion(a, parser),
+        "help": cmd_help,
         "doctor": cmd_doctor,
         "plan": cmd_plan,
         "runtime": cmd_runtime,
@@ -504,12 +551,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:
-        from backends.errors import GpuwizError
+        from gpuwiz.backends.errors import GpuwizError
 
         if isinstance(exc, GpuwizError):
             print(f"gpuwiz: {exc}", file=sys.stderr)
             return exc.exit_code
-        from backends.logs import write_crash_log
+        from gpuwiz.backends.logs import write_crash_log
 
         path = write_crash_log(env, exc, argv)
         print(f"gpuwiz: internal error ({type(exc).__name__}); details in {path}", file=sys.stderr)

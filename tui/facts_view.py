@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from backends.facts import MachineFacts, PciDevice
-from backends.findings import Layer
-from backends.gpu_records import cuda_version_text
+from gpuwiz.backends.facts import MachineFacts, PciDevice
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.gpu_records import cuda_version_text
 
 Row = tuple[str, str]
 

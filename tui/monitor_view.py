@@ -11,12 +11,11 @@ import math
 import time
 from dataclasses import dataclass
 
+from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text
+from gpuwiz.backends.monitor_history import History
+from gpuwiz.backends.monitor_sample import GpuProcess, MonitorSample
+from gpuwiz.backends.nvml_problems import nvml_problem
 from rich.text import Span, Text
-
-from backends.gpu_records import GpuRecord, cuda_version_text
-from backends.monitor_history import History
-from backends.monitor_sample import GpuProcess, MonitorSample
-from backends.nvml_problems import nvml_problem
 
 SORT_KEYS = ("memory", "cpu", "pid", "gpu", "time", "user")
 PANEL_MIN_WIDTH = 78

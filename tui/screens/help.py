@@ -44,7 +44,7 @@ Colours: temperature near the slowdown threshold, power near the cap.
   d        the driver layer (from the wizard, while NVML cannot start)
   q / Esc  close
 
-Headless: gpuwiz monitor --once (a table), --json (docs/monitor-json.md)."""
+Headless: gpuwiz monitor --once (a table), --json (gpuwiz help monitor-json)."""
 
 
 class HelpScreen(ModalScreen[None]):

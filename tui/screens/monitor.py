@@ -14,17 +14,16 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from gpuwiz.backends.monitor_history import METRICS, History
+from gpuwiz.backends.monitor_sample import GpuProcess, MonitorSample
+from gpuwiz.backends.nvml_sampler import NvmlSampler
+from gpuwiz.backends.processes import in_initial_pid_namespace
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
-
-from backends.monitor_history import METRICS, History
-from backends.monitor_sample import GpuProcess, MonitorSample
-from backends.nvml_sampler import NvmlSampler
-from backends.processes import in_initial_pid_namespace
 
 from ..monitor_view import SORT_KEYS, ViewOptions, render, visible_processes
 from ..widgets.lines_view import LinesView

@@ -9,18 +9,17 @@ import queue
 import threading
 import time
 
+from gpuwiz.backends.apt_progress import AptProgress
+from gpuwiz.backends.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
+from gpuwiz.backends.plan import Plan
+from gpuwiz.backends.run_log import RunLog
+from gpuwiz.backends.run_state import RunState, files_of, save_state
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
-
-from backends.apt_progress import AptProgress
-from backends.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
-from backends.plan import Plan
-from backends.run_log import RunLog
-from backends.run_state import RunState, files_of, save_state
 
 from ..hangup import leave_hung_up_terminal
 
@@ -272,8 +271,8 @@ class RunScreen(Screen[RunOutcome | None]):
     @work(thread=True, exclusive=True, group="diagnose")
     def _diagnose(self, layer) -> None:
         """What the layer's checks say now: the finding behind the failure and its fix."""
-        from backends.doctor import run_doctor
-        from backends.findings import Status
+        from gpuwiz.backends.doctor import run_doctor
+        from gpuwiz.backends.findings import Status
 
         report = run_doctor(self.app.host)  # type: ignore[attr-defined]
         failing = [f for f in report.layer(layer).findings if f.status in (Status.FAIL, Status.WARN)]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from gpuwiz.backends.choices import Choice
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Label, Select, Static
-
-from backends.choices import Choice
 
 
 def select_id(key: str) -> str:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import shlex
 
+from gpuwiz.backends.choices import Choice
+from gpuwiz.backends.findings import Finding, Layer, Status
+from gpuwiz.backends.plan import Step
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
-
-from backends.choices import Choice
-from backends.findings import Finding, Layer, Status
-from backends.plan import Step
 
 from ..report_text import MARKS
 from .choices_panel import ChoicesPanel

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from gpuwiz.backends.findings import LAYERS, Layer, Status
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
-
-from backends.findings import LAYERS, Layer, Status
 
 from ..report_text import MARKS
 

@@ -1,0 +1,102 @@
+"""What each subcommand's `--help` says beyond its options: what it does, an example, its exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CommandHelp:
+    description: str
+    examples: tuple[str, ...]
+    exit_codes: str
+    topic: str = ""  # `gpuwiz help TOPIC` with the reference
+
+    def epilog(self) -> str:
+        lines = ["examples:", *(f"  {e}" for e in self.examples), "", f"exit codes: {self.exit_codes}"]
+        if self.topic:
+            lines += ["", f"reference: gpuwiz help {self.topic}"]
+        return "\n".join(lines)
+
+
+USAGE = "2 bad usage or input (nothing was changed), 3 internal error (the log's path is printed)"
+
+COMMANDS = {
+    "doctor": CommandHelp(
+        "Probe every layer (hardware, driver, toolkit, runtime, Kubernetes) and print its findings: "
+        "ok, warn, fail or skip, each failure with its fix. Changes nothing.",
+        ("sudo gpuwiz doctor", "gpuwiz doctor --json | jq '.layers[] | select(.status == \"fail\")'"),
+        f"0 no finding failed, 1 a finding failed, {USAGE}",
+        "doctor-json",
+    ),
+    "plan": CommandHelp(
+        "Print the steps that would make every layer healthy with these choices (an answers file, else "
+        "the recommended ones), as text, a bash script, JSON or this node's answers file. Changes nothing.",
+        (
+            "gpuwiz plan",
+            "gpuwiz plan --answers node.toml --format sh > provision.sh",
+            "gpuwiz plan --format answers > next-node.toml",
+        ),
+        f"0 printed, {USAGE}",
+        "plan-json",
+    ),
+    "apply": CommandHelp(
+        "Run the plan: print it, ask (or --yes), then run each step with its output; the run is logged "
+        "and can be rolled back. Run it again after a failure or a reboot: steps already done are skipped.",
+        ("sudo gpuwiz apply --answers node.toml --yes", "gpuwiz --profile fresh-rtx3060 apply --yes"),
+        f"0 all steps done, 1 a step failed, 4 reboot now and run it again, 129 the terminal hung up, "
+        f"130 cancelled (Ctrl+C), {USAGE}",
+        "answers",
+    ),
+    "rollback": CommandHelp(
+        "Put back the files the last run wrote (from their backups) and remove the ones it created. "
+        "Packages it installed stay.",
+        ("sudo gpuwiz rollback --dry-run", "sudo gpuwiz rollback"),
+        f"0 done or nothing to do, 1 a file could not be restored, {USAGE}",
+    ),
+    "runtime": CommandHelp(
+        "Container runtime configs.",
+        ("sudo gpuwiz runtime configure --runtime containerd --cdi",),
+        f"0 written, 1 a file could not be written, {USAGE}",
+        "runtime-configure",
+    ),
+    "configure": CommandHelp(
+        "Add the NVIDIA runtime to a container runtime's config, keeping comments, key order and every "
+        "other key. nvidia-ctk's spellings are accepted too (--nvidia-set-as-default, --cdi.enabled, …).",
+        (
+            "sudo gpuwiz runtime configure --runtime docker --set-as-default",
+            "sudo gpuwiz runtime configure --runtime containerd --drop-in /etc/containerd/conf.d/99-nvidia.toml",
+            "gpuwiz runtime configure --runtime crio --dry-run",
+        ),
+        f"0 written (or printed with --dry-run), 1 a file could not be written, {USAGE}",
+        "runtime-configure",
+    ),
+    "monitor": CommandHelp(
+        "Live nvidia-smi-style GPU panels, history graphs and processes, read through NVML. Keys: m graph, "
+        "s sort, f GPU, u user, up/down select, t SIGTERM, K SIGKILL, p pause, q quit.",
+        ("gpuwiz monitor", "gpuwiz monitor --once", "gpuwiz monitor --json | jq '.gpus[].memory_used_mib'"),
+        f"0 ok, 1 NVML could not start (--once, --json), 129 the terminal hung up, {USAGE}",
+        "monitor-json",
+    ),
+    "profile": CommandHelp(
+        "Machine profiles: simulated machines for every command (--profile NAME), and `capture` to record "
+        "this one, redacted, for a bug report.",
+        ("gpuwiz profile list", "gpuwiz profile show fresh-rtx3060", "sudo gpuwiz profile capture -o my-node.toml"),
+        f"0 ok, {USAGE}",
+        "profiles",
+    ),
+    "completion": CommandHelp(
+        "Print a shell completion script for bash, zsh or fish, made from gpuwiz's own options.",
+        (
+            "gpuwiz completion bash > ~/.local/share/bash-completion/completions/gpuwiz",
+            "gpuwiz completion zsh > ~/.zfunc/_gpuwiz",
+            "gpuwiz completion fish > ~/.config/fish/completions/gpuwiz.fish",
+        ),
+        f"0 printed, {USAGE}",
+    ),
+    "help": CommandHelp(
+        "Show a reference page that ships with gpuwiz (without TOPIC: the list).",
+        ("gpuwiz help", "gpuwiz help answers"),
+        f"0 shown, {USAGE}",
+    ),
+}
