@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
-from .checks import check_all
-from .facts import MachineFacts
-from .findings import LAYERS, Finding, Layer, Status, worst
-from .host import Host
-from .jsonable import to_jsonable
-from .probes import probe_all
+from gpuwiz.backends import __version__
+from gpuwiz.backends.checks import check_all
+from gpuwiz.backends.facts import MachineFacts
+from gpuwiz.backends.findings import LAYERS, Finding, Layer, Status, worst
+from gpuwiz.backends.jsonable import to_jsonable
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.probes import probe_all
 
 DOCTOR_FORMAT = 1
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .driver_outputs import DkmsModule, KernelFault, NvidiaDetectResult, UbuntuDriversDevice
-from .gpu_catalog import GpuModel
-from .gpu_records import NvmlRecord
+from gpuwiz.backends.driver_outputs import DkmsModule, KernelFault, NvidiaDetectResult, UbuntuDriversDevice
+from gpuwiz.backends.gpu_catalog import GpuModel
+from gpuwiz.backends.gpu_records import NvmlRecord
 
 NVIDIA_VENDOR = "10de"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from .facts import OsInfo, Package
+from gpuwiz.backends.facts import OsInfo, Package
 
 
 def parse_os_release(text: str) -> OsInfo:

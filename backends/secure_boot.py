@@ -8,9 +8,9 @@ shim-signed's key, Debian's and RHEL's dkms (3.x) with /var/lib/dkms/mok.pub, ma
 
 from __future__ import annotations
 
-from .facts import HardwareFacts
-from .findings import Layer
-from .plan import Step
+from gpuwiz.backends.facts import HardwareFacts
+from gpuwiz.backends.findings import Layer
+from gpuwiz.backends.runs.plan import Step
 
 UBUNTU_MOK = "/var/lib/shim-signed/mok/MOK.der"
 DKMS_MOK = "/var/lib/dkms/mok.pub"

@@ -29,8 +29,8 @@ CHILD = r"""
 import json, resource, sys, time
 import psutil
 sys.path.insert(0, ROOT)
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.app import GpuwizApp
 from gpuwiz.screens.monitor import MonitorConfig, MonitorScreen
 
@@ -122,9 +122,9 @@ def in_tmux(profile: str, seconds: float, width: int, height: int) -> float | No
 
 def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
     sys.path.insert(0, ROOT)
-    from gpuwiz.backends.nvml_sampler import NvmlSampler
-    from gpuwiz.backends.profile_host import ProfileHost
-    from gpuwiz.backends.profiles import load_profile
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import load_profile
+    from gpuwiz.backends.nvml.sampler import NvmlSampler
 
     host = ProfileHost(load_profile(profile, {}), motion=(1, time.monotonic))
     sampler = NvmlSampler(host.nvml(), process_info=host.process_info)
@@ -139,10 +139,10 @@ def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
 def frame_cost(profile: str, width: int, height: int, runs: int = 50) -> tuple[float, float]:
     """ms per frame for monitor_view.render and for turning its lines into Strips (LinesView)."""
     sys.path.insert(0, ROOT)
-    from gpuwiz.backends.monitor_history import History
-    from gpuwiz.backends.nvml_sampler import NvmlSampler
-    from gpuwiz.backends.profile_host import ProfileHost
-    from gpuwiz.backends.profiles import load_profile
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import load_profile
+    from gpuwiz.backends.nvml.history import History
+    from gpuwiz.backends.nvml.sampler import NvmlSampler
     from gpuwiz.monitor_view import ViewOptions, render
     from gpuwiz.widgets.lines_view import _plain_runs
     from rich.console import Console

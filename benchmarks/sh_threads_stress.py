@@ -12,7 +12,7 @@ import time
 import warnings
 
 warnings.simplefilter("ignore")
-from gpuwiz.backends.host import RealHost
+from gpuwiz.backends.machine.host import RealHost
 
 logging.basicConfig(filename="/dev/null", level=logging.DEBUG)
 h = RealHost()

@@ -34,8 +34,8 @@ if pytest_textual_snapshot is not None:
 @pytest.fixture
 def profile_host():
     """ProfileHost for a shipped profile by name."""
-    from gpuwiz.backends.profile_host import ProfileHost
-    from gpuwiz.backends.profiles import load_profile
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import load_profile
 
     def make(name: str) -> ProfileHost:
         return ProfileHost(load_profile(name, {"HOME": "/nonexistent"}))
@@ -65,10 +65,10 @@ def state_home(request, tmp_path_factory, monkeypatch):
     if "snap_compare" in request.fixturenames:
         shutil.rmtree(SNAPSHOT_STATE, ignore_errors=True)
         monkeypatch.setenv("XDG_STATE_HOME", SNAPSHOT_STATE)
-        import gpuwiz.backends.run_log
+        import gpuwiz.backends.runs.run_log
 
         monkeypatch.setattr(
-            gpuwiz.backends.run_log, "time", types.SimpleNamespace(strftime=lambda fmt: "20261201-120000")
+            gpuwiz.backends.runs.run_log, "time", types.SimpleNamespace(strftime=lambda fmt: "20261201-120000")
         )
     else:
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

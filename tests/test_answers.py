@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from gpuwiz.app import GpuwizApp
-from gpuwiz.backends.answers import answers_text, load_answers
 from gpuwiz.backends.doctor import run_doctor
-from gpuwiz.backends.plan import render_text
-from gpuwiz.backends.planners import build_plan, offered_choices
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.planners.registry import build_plan, offered_choices
+from gpuwiz.backends.runs.answers import answers_text, load_answers
+from gpuwiz.backends.runs.plan import render_text
 from gpuwiz.cli import main
 
 
@@ -162,7 +162,7 @@ def test_saving_over_an_existing_file_asks_first_and_keeps_a_backup_with_its_dir
 def test_a_relative_answers_path_keeps_its_directory_in_the_backup(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from gpuwiz.backends.answers import save_answers
+    from gpuwiz.backends.runs.answers import save_answers
 
     monkeypatch.chdir(tmp_path)
     Path("gpuwiz-answers.toml").write_text("old\n")

@@ -13,10 +13,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from gpuwiz.backends import apt
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.host import RC_NOT_FOUND, CommandResult, RealHost
+from gpuwiz.backends.machine.host import RC_NOT_FOUND, CommandResult, RealHost
+from gpuwiz.backends.packages import apt
 from gpuwiz.backends.parsers import parse_os_release
 
 DATA = Path(__file__).parent / "data" / "apt"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.apt_progress import AptProgress
+from gpuwiz.backends.packages.apt_progress import AptProgress
 
 # apt-get's output format (Ubuntu 22.04's apt 2.4) for the toolkit's four packages from NVIDIA's
 # repository: the summary, four downloads, then unpack and set up. Sizes and counts are illustrative.
@@ -61,9 +61,9 @@ def test_the_run_screen_shows_a_package_bar():
 
     from gpuwiz.app import GpuwizApp
     from gpuwiz.backends.findings import Layer
-    from gpuwiz.backends.plan import Plan, Step
-    from gpuwiz.backends.profile_host import ProfileHost
-    from gpuwiz.backends.profiles import CommandAnswer, load_profile
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import CommandAnswer, load_profile
+    from gpuwiz.backends.runs.plan import Plan, Step
     from gpuwiz.screens.run import RunScreen
 
     profile = load_profile("laptop-mx150", {"HOME": "/nonexistent"})

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.doctor import run_doctor
-from gpuwiz.backends.executor import RunStatus
 from gpuwiz.backends.findings import LAYERS, Layer
-from gpuwiz.backends.planners import build_plan, offered_choices
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import available_profiles, load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import available_profiles, load_profile
+from gpuwiz.backends.planners.registry import build_plan, offered_choices
+from gpuwiz.backends.runs.executor import RunStatus
 from gpuwiz.cli import main
 from gpuwiz.screens.run import RunScreen
 from gpuwiz.widgets.choices_panel import select_id

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends.containerd_config import read_runtimes
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.configs.containerd_config import read_runtimes
+from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.toml_compat import tomllib
 
 DATA = Path(__file__).parent / "data"

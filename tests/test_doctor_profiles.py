@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.findings import Layer, Status
+from gpuwiz.backends.machine.profiles import SHIPPED_DIR
 from gpuwiz.backends.probes import probe_all
-from gpuwiz.backends.profiles import SHIPPED_DIR
 
 ALL_PROFILES = sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
 
@@ -69,7 +69,7 @@ def test_dgx_h100x8(profile_host):
 
 
 def test_dgx_has_dozens_of_processes(profile_host):
-    from gpuwiz.backends.nvml_sampler import read_nvml
+    from gpuwiz.backends.nvml.sampler import read_nvml
 
     host = profile_host("dgx-h100x8")
     record = read_nvml(host.nvml())
@@ -122,7 +122,7 @@ def test_no_gpu(profile_host):
 
 def test_processes_pids_in_profiles_are_consistent(profile_host):
     """Every [processes.PID] belongs to a GPU process: no stray psutil entries."""
-    from gpuwiz.backends.profiles import load_profile
+    from gpuwiz.backends.machine.profiles import load_profile
 
     for name in ALL_PROFILES:
         profile = load_profile(name, {})

@@ -8,13 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends.choices import selections_from_answers
 from gpuwiz.backends.doctor import diagnose, run_doctor
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.facts import OsInfo
-from gpuwiz.backends.plan import render_sh
-from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.planners.choices import selections_from_answers
+from gpuwiz.backends.planners.registry import build_plan, offered_choices
 from gpuwiz.backends.probes import probe_all
+from gpuwiz.backends.runs.plan import render_sh
 
 DATA = Path(__file__).parent / "data" / "apt"
 BOOKWORM = OsInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", (), "bookworm")

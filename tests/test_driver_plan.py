@@ -9,9 +9,9 @@ from pathlib import Path
 from gpuwiz.backends.doctor import diagnose, run_doctor
 from gpuwiz.backends.facts import OsInfo
 from gpuwiz.backends.findings import Layer, Status
-from gpuwiz.backends.plan import render_sh
-from gpuwiz.backends.planners import build_plan, load_backends
+from gpuwiz.backends.planners.registry import build_plan, load_backends
 from gpuwiz.backends.probes import probe_all
+from gpuwiz.backends.runs.plan import render_sh
 
 DATA = Path(__file__).parent / "data" / "apt"
 

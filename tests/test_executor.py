@@ -9,15 +9,15 @@ from dataclasses import replace
 
 import pytest
 from gpuwiz.backends.errors import InputError
-from gpuwiz.backends.executor import EventKind, Executor, RunStatus
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.host import RealHost
-from gpuwiz.backends.plan import FileEdit, Plan, Step
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
-from gpuwiz.backends.rollback import apply_rollback, rollback_actions
-from gpuwiz.backends.run_log import RunLog, redact_secrets
-from gpuwiz.backends.run_state import RunState, files_of, load_state, save_state, state_path
+from gpuwiz.backends.machine.host import RealHost
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.runs.executor import EventKind, Executor, RunStatus
+from gpuwiz.backends.runs.plan import FileEdit, Plan, Step
+from gpuwiz.backends.runs.rollback import apply_rollback, rollback_actions
+from gpuwiz.backends.runs.run_log import RunLog, redact_secrets
+from gpuwiz.backends.runs.run_state import RunState, files_of, load_state, save_state, state_path
 from gpuwiz.cli import main
 
 PY = sys.executable

@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends.run_state import load_state
+from gpuwiz.backends.runs.run_state import load_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
 PLAN = """
 import sys
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.plan import Plan, Step
+from gpuwiz.backends.runs.plan import Plan, Step
 
 def step(name, script):
     return Step(id=f"driver.{name}", title=name, layer=Layer.DRIVER,
@@ -45,7 +45,7 @@ import os
 import re
 from pathlib import Path
 import gpuwiz.app
-from gpuwiz.backends.host import RealHost
+from gpuwiz.backends.machine.host import RealHost
 from gpuwiz.app import GpuwizApp
 from gpuwiz.screens.run import RunScreen
 
@@ -63,7 +63,7 @@ RunOnly(host=RealHost(dict(os.environ))).run()
 APPLY = """
 import os
 import re
-from gpuwiz.backends.host import RealHost
+from gpuwiz.backends.machine.host import RealHost
 from gpuwiz.apply_text import run_plan_in_terminal
 
 env = dict(os.environ)
@@ -165,7 +165,7 @@ def test_ctrl_c_in_apply_stops_after_the_step_and_twice_stops_it(tmp_path):
 INTERACTIVE_PLAN = """
 import sys
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.plan import Plan, Step
+from gpuwiz.backends.runs.plan import Plan, Step
 
 answer = sys.argv[1] + "/answer"
 plan = Plan((

@@ -7,7 +7,7 @@ import stat
 import threading
 
 import pytest
-from gpuwiz.backends.host import RC_NOT_FOUND, RC_TIMEOUT, RealHost
+from gpuwiz.backends.machine.host import RC_NOT_FOUND, RC_TIMEOUT, RealHost
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from gpuwiz.backends.doctor import diagnose, run_doctor
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.k8s_manifests import gpu_test_job, runtime_class
-from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.planners.k8s_manifests import gpu_test_job, runtime_class
+from gpuwiz.backends.planners.registry import build_plan, offered_choices
 from gpuwiz.backends.probes import probe_all
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
@@ -207,8 +207,8 @@ def test_gpu_operator_validator_verdict(profile_host):
 
 def test_helm_older_than_3_13_cannot_label_releases():
     from gpuwiz.backends.checks.k8s import helm_too_old
-    from gpuwiz.backends.profile_host import ProfileHost
-    from gpuwiz.backends.profiles import CommandAnswer, load_profile
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import CommandAnswer, load_profile
 
     assert helm_too_old("v3.12.3") and helm_too_old("v2.17.0")
     assert not helm_too_old("v3.13.0") and not helm_too_old("v3.16.2") and not helm_too_old(None)

@@ -7,7 +7,7 @@ import sys
 
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.planners import build_plan
+from gpuwiz.backends.planners.registry import build_plan
 
 
 def k8s(report):

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pynvml
 import pytest
-from gpuwiz.backends.fake_nvml import FakeNvml
 from gpuwiz.backends.gpu_records import GpuProcessRecord, GpuRecord, MigDeviceRecord, NvmlRecord
-from gpuwiz.backends.nvml_motion import moved
-from gpuwiz.backends.nvml_processes import broken_v3
-from gpuwiz.backends.nvml_sampler import NvmlSampler
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.nvml.fake import FakeNvml
+from gpuwiz.backends.nvml.motion import moved
+from gpuwiz.backends.nvml.processes import broken_v3
+from gpuwiz.backends.nvml.sampler import NvmlSampler
 
 
 class Clock:
@@ -230,14 +230,14 @@ def test_drivers_535_43_to_535_86_are_asked_through_v2():
 def test_v1_struct_layout_matches_nvml():
     import ctypes
 
-    from gpuwiz.backends.nvml_processes import _ProcessInfoV1
+    from gpuwiz.backends.nvml.processes import _ProcessInfoV1
 
     assert ctypes.sizeof(_ProcessInfoV1) == 16  # unsigned int pid (+4 padding), unsigned long long memory
     assert ctypes.sizeof(pynvml.c_nvmlProcessInfo_v2_t) == 24
 
 
 def test_not_available_memory_is_none():
-    from gpuwiz.backends.nvml_processes import NOT_AVAILABLE, memory_mib
+    from gpuwiz.backends.nvml.processes import NOT_AVAILABLE, memory_mib
 
     assert memory_mib(NOT_AVAILABLE) is None and memory_mib(None) is None and memory_mib(2 * 2**20) == 2
 
@@ -291,7 +291,7 @@ def test_a_killed_process_disappears_from_the_profile():
 def test_process_table_reads_this_process():
     import os
 
-    from gpuwiz.backends.processes import ProcessTable
+    from gpuwiz.backends.machine.processes import ProcessTable
 
     table = ProcessTable()
     info = table.info(os.getpid())
@@ -304,7 +304,7 @@ def test_real_signal_refusals(tmp_path):
     import subprocess
     import sys
 
-    from gpuwiz.backends.host import RealHost
+    from gpuwiz.backends.machine.host import RealHost
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
@@ -316,7 +316,7 @@ def test_real_signal_refusals(tmp_path):
 
 
 def test_pid_namespace():
-    from gpuwiz.backends.processes import in_initial_pid_namespace
+    from gpuwiz.backends.machine.processes import in_initial_pid_namespace
 
     assert in_initial_pid_namespace("pid:[4026531836]") and in_initial_pid_namespace(None)
     assert not in_initial_pid_namespace("pid:[4026532513]")

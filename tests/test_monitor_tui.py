@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 from gpuwiz.app import GpuwizApp
-from gpuwiz.backends.monitor_history import History
-from gpuwiz.backends.nvml_sampler import NvmlSampler
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.nvml.history import History
+from gpuwiz.backends.nvml.sampler import NvmlSampler
 from gpuwiz.screens.monitor import MonitorConfig, MonitorScreen
 
 WALL = 1_795_000_000.0  # 2026-11-18 07:06:40 UTC
@@ -278,7 +278,7 @@ def test_resizing_never_breaks_it():
 def test_real_library_without_driver_shows_the_panel():
     """The real libnvidia-ml.so.1 here says DriverNotLoaded: the monitor shows why, it does not crash."""
     import pynvml
-    from gpuwiz.backends.host import RealHost
+    from gpuwiz.backends.machine.host import RealHost
 
     try:
         pynvml.nvmlInit()

@@ -6,13 +6,13 @@ import json
 import time
 
 import pytest
-from gpuwiz.backends.fake_nvml import FakeNvml
-from gpuwiz.backends.monitor_history import METRICS, History
-from gpuwiz.backends.monitor_json import monitor_document
-from gpuwiz.backends.monitor_sample import MonitorSample
-from gpuwiz.backends.nvml_sampler import NvmlSampler
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.nvml.fake import FakeNvml
+from gpuwiz.backends.nvml.history import METRICS, History
+from gpuwiz.backends.nvml.monitor_json import monitor_document
+from gpuwiz.backends.nvml.sample import MonitorSample
+from gpuwiz.backends.nvml.sampler import NvmlSampler
 from gpuwiz.cli import main
 from gpuwiz.monitor_view import ViewOptions, bar, render, sparkline, visible_processes
 

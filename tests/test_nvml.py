@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 import pytest
-from gpuwiz.backends.fake_nvml import FakeNvml
 from gpuwiz.backends.gpu_records import (
     GpuProcessRecord,
     GpuRecord,
     NvmlRecord,
     cuda_version_text,
 )
-from gpuwiz.backends.nvml_sampler import read_nvml
+from gpuwiz.backends.nvml.fake import FakeNvml
+from gpuwiz.backends.nvml.sampler import read_nvml
 
 
 def _record(**gpu) -> NvmlRecord:
@@ -80,7 +80,7 @@ def _real_nvml_present() -> bool:
 )
 def test_real_library_without_a_driver_reports_driver_not_loaded():
     """Debian's libnvidia-ml1 on a machine without the kernel module: a clean finding, no crash."""
-    code = "from gpuwiz.backends.host import RealHost; from gpuwiz.backends.nvml_sampler import read_nvml; print(read_nvml(RealHost().nvml()).init_error)"
+    code = "from gpuwiz.backends.machine.host import RealHost; from gpuwiz.backends.nvml.sampler import read_nvml; print(read_nvml(RealHost().nvml()).init_error)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     if done.stdout.strip() is None or done.stdout.strip() == "None":  # pragma: no cover - a real GPU machine
         pytest.skip("this machine has a working NVIDIA driver")

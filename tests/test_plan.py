@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
+from gpuwiz.backends.runs.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
 
 
 def _plan(tmp_path, *, root=False):

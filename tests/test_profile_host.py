@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.host import RC_NOT_FOUND
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import parse_profile
+from gpuwiz.backends.machine.host import RC_NOT_FOUND
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import parse_profile
 
 PROFILE = """\
 [machine]
@@ -81,6 +81,6 @@ def test_writes_change_only_the_simulation_and_are_recorded():
 
 
 def test_no_nvml_table_means_library_not_found():
-    from gpuwiz.backends.nvml_sampler import read_nvml
+    from gpuwiz.backends.nvml.sampler import read_nvml
 
     assert read_nvml(host().nvml()).init_error == "LibraryNotFound"

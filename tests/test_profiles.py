@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gpuwiz.backends.errors import InputError
-from gpuwiz.backends.profiles import (
+from gpuwiz.backends.machine.profiles import (
     SHIPPED_DIR,
     available_profiles,
     load_profile,

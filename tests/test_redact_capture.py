@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from gpuwiz.backends.capture import capture_profile
 from gpuwiz.backends.doctor import run_doctor
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import parse_profile
-from gpuwiz.backends.redact import Redactor
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import parse_profile
+from gpuwiz.backends.machine.redact import Redactor
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -89,7 +89,7 @@ def test_capture_redacts_the_kubeconfig_and_hostname(profile_host):
 def test_capture_keeps_the_monitors_fields_mig_devices_and_processes(profile_host):
     """What the monitor reads (clocks, throttle reasons, MIG devices, process instances, running time)
     survives capture and replay; UUIDs of GPUs and MIG devices are redacted."""
-    from gpuwiz.backends.nvml_sampler import read_nvml
+    from gpuwiz.backends.nvml.sampler import read_nvml
 
     original = profile_host("a100-mig")
     text = capture_profile(original, name="replayed")

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 from gpuwiz.app import GpuwizApp
-from gpuwiz.backends.executor import RunStatus
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.plan import FileEdit, Plan, Step
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.runs.executor import RunStatus
+from gpuwiz.backends.runs.plan import FileEdit, Plan, Step
 from gpuwiz.screens.run import RunScreen
 
 
@@ -115,8 +115,8 @@ def test_run_screen_failure_snapshot(snap_compare):
 def test_after_a_reboot_the_wizard_offers_to_go_on(tmp_path, monkeypatch):
     import os
 
-    from gpuwiz.backends.host import RealHost
-    from gpuwiz.backends.run_state import RunState, load_state, save_state
+    from gpuwiz.backends.machine.host import RealHost
+    from gpuwiz.backends.runs.run_state import RunState, load_state, save_state
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     env = dict(os.environ)
@@ -152,8 +152,8 @@ def test_after_a_reboot_the_wizard_offers_to_go_on(tmp_path, monkeypatch):
 def test_the_wizard_offers_to_go_on_where_the_last_run_stopped(tmp_path, monkeypatch, state, said, layer):
     import os
 
-    from gpuwiz.backends.host import RealHost
-    from gpuwiz.backends.run_state import RunState, save_state
+    from gpuwiz.backends.machine.host import RealHost
+    from gpuwiz.backends.runs.run_state import RunState, save_state
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     save_state(dict(os.environ), RunState(*state))
@@ -177,7 +177,7 @@ def test_cancel_lets_the_step_finish_and_a_second_cancel_stops_it(tmp_path, monk
     import os
     import sys
 
-    from gpuwiz.backends.host import RealHost
+    from gpuwiz.backends.machine.host import RealHost
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     marker = tmp_path / "finished"
@@ -215,7 +215,7 @@ def test_cancel_lets_the_step_finish_and_a_second_cancel_stops_it(tmp_path, monk
 
 
 def test_a_waiting_step_counts_down():
-    from gpuwiz.backends.host import RealHost
+    from gpuwiz.backends.machine.host import RealHost
 
     plan = Plan((Step("k8s.wait", "Wait for the GPUs", Layer.K8S, argv=("sleep", "3"), needs_root=False, wait_s=300),))
     app = GpuwizApp(host=RealHost())
@@ -297,7 +297,7 @@ async def _remove_driver(pilot) -> None:
 
 
 async def _resume_offer(pilot) -> None:
-    from gpuwiz.backends.run_state import RunState
+    from gpuwiz.backends.runs.run_state import RunState
 
     await settled(pilot)
     steps = ("driver.blacklist-nouveau", "driver.initramfs", "driver.install", "driver.hold")

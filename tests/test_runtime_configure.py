@@ -11,13 +11,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends.containerd_edit import ContainerdFiles, RuntimeSettings, configure_drop_in, configure_in_place
-from gpuwiz.backends.crio_edit import configure_crio
-from gpuwiz.backends.docker_edit import configure_docker
+from gpuwiz.backends.configs.containerd_edit import (
+    ContainerdFiles,
+    RuntimeSettings,
+    configure_drop_in,
+    configure_in_place,
+)
+from gpuwiz.backends.configs.crio_edit import configure_crio
+from gpuwiz.backends.configs.docker_edit import configure_docker
+from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure
 from gpuwiz.backends.errors import InputError, UsageError
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
-from gpuwiz.backends.runtime_configure import ConfigureRequest, configure
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.toml_compat import tomllib
 
 DATA = Path(__file__).parent / "data" / "containerd"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from gpuwiz.backends.doctor import diagnose, run_doctor
-from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.planners.registry import build_plan, offered_choices
+from gpuwiz.backends.planners.runtime import cuda_image
 from gpuwiz.backends.probes import probe_all
-from gpuwiz.backends.runtime_plan import cuda_image
 from gpuwiz.backends.toml_compat import tomllib
 
 
@@ -80,7 +80,7 @@ def test_docker_containerd_io_with_cri_off_on_a_cluster_node(profile_host):
     facts = probe_all(profile_host("homelab-ready"))
     from dataclasses import replace
 
-    from gpuwiz.backends.runtime_configure import ConfigureRequest  # noqa: F401 - the same editor runs under the planner
+    from gpuwiz.backends.configs.runtime_configure import ConfigureRequest  # noqa: F401 - the same editor runs under the planner
 
     view = facts.runtime.config_view
     docker_config = open("tests/data/containerd/docker-containerd.io.toml").read()
@@ -185,8 +185,8 @@ def test_nerdctl_proves_containerd_too(profile_host):
 
 
 def test_rootless_docker_reads_the_users_config():
-    from gpuwiz.backends.file_view import FileView
-    from gpuwiz.backends.runtime_configure import docker_config_path
+    from gpuwiz.backends.configs.runtime_configure import docker_config_path
+    from gpuwiz.backends.machine.file_view import FileView
 
     view = FileView(
         files=(("/run/user/1000/docker.sock", ""),),

@@ -12,14 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends import apt
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.host import RealHost
-from gpuwiz.backends.openpgp import KeyringError, keyring_fingerprints, normalise_fingerprint
-from gpuwiz.backends.plan import Step
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import decode_file_bytes, encode_file_bytes
-from gpuwiz.backends.signed_repo import (
+from gpuwiz.backends.machine.host import RealHost
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import decode_file_bytes, encode_file_bytes
+from gpuwiz.backends.packages import apt
+from gpuwiz.backends.packages.openpgp import KeyringError, keyring_fingerprints, normalise_fingerprint
+from gpuwiz.backends.packages.signed_repo import (
     DnfRepo,
     KeyState,
     RepoKey,
@@ -29,6 +28,7 @@ from gpuwiz.backends.signed_repo import (
     key_state,
     key_steps,
 )
+from gpuwiz.backends.runs.plan import Step
 
 needs_tools = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("gpg", "curl", "apt-get", "dpkg-deb", "dpkg-scanpackages")),

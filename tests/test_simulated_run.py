@@ -8,11 +8,11 @@ import asyncio
 import pytest
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.doctor import run_doctor
-from gpuwiz.backends.executor import Executor, RunStatus
 from gpuwiz.backends.findings import Layer, Status
-from gpuwiz.backends.planners import build_plan
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
+from gpuwiz.backends.planners.registry import build_plan
+from gpuwiz.backends.runs.executor import Executor, RunStatus
 from gpuwiz.cli import main
 from gpuwiz.screens.run import RunScreen
 
@@ -183,8 +183,8 @@ MODELS = [*WALKS, "homelab-ready", "k3s-node", "dgx-h100x8", "a100-mig"]
 
 def saved_answers(host: ProfileHost, tmp_path) -> tuple[str, dict[str, str]]:
     """What `a` in the wizard (and `plan --format answers`) saves on this node, and it read back."""
-    from gpuwiz.backends.answers import answers_text, load_answers, same_state
-    from gpuwiz.backends.planners import offered_choices
+    from gpuwiz.backends.planners.registry import offered_choices
+    from gpuwiz.backends.runs.answers import answers_text, load_answers, same_state
 
     report = run_doctor(host)
     path = tmp_path / "answers.toml"
@@ -275,7 +275,7 @@ def test_a_value_no_node_takes_is_an_error_naming_file_and_key(tmp_path, capsys)
 
 def as_user(tmp_path, name: str, sudo: str) -> str:
     """A shipped profile whose gpuwiz runs as alice, with the given sudo (machine.user/machine.sudo)."""
-    from gpuwiz.backends.profiles import resolve_profile
+    from gpuwiz.backends.machine.profiles import resolve_profile
 
     text = resolve_profile(name, {}).read_text()
     text = text.replace('user = "root"', f'user = "alice"\nsudo = "{sudo}"', 1)
@@ -336,7 +336,7 @@ def test_apply_on_a_password_profile_prompts_and_refuses_without_a_terminal(tmp_
 
 
 def test_a_simulated_run_keeps_its_state_apart_and_rollback_says_why_not(tmp_path, capsys, monkeypatch):
-    from gpuwiz.backends.run_state import load_state, state_path
+    from gpuwiz.backends.runs.run_state import load_state, state_path
 
     env = {"XDG_STATE_HOME": str(tmp_path / "state")}
     monkeypatch.setenv("XDG_STATE_HOME", env["XDG_STATE_HOME"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from gpuwiz.app import GpuwizApp
-from gpuwiz.backends.profile_host import ProfileHost
-from gpuwiz.backends.profiles import load_profile
+from gpuwiz.backends.machine.profile_host import ProfileHost
+from gpuwiz.backends.machine.profiles import load_profile
 
 
 def make_app(profile: str) -> GpuwizApp:
@@ -74,8 +74,8 @@ def test_internal_error_in_the_wizard_is_one_line_and_exit_3(tmp_path):
 
     code = (
         "import sys\n"
-        "from gpuwiz.backends.profile_host import ProfileHost\n"
-        "from gpuwiz.backends.profiles import load_profile\n"
+        "from gpuwiz.backends.machine.profile_host import ProfileHost\n"
+        "from gpuwiz.backends.machine.profiles import load_profile\n"
         "from gpuwiz.app import GpuwizApp\n"
         "class Broken(ProfileHost):\n"
         "    def run(self, argv, **kw):\n"

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends.executor import Executor, RunStatus
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.host import RealHost
-from gpuwiz.backends.plan import FileEdit, Plan, Step
-from gpuwiz.backends.run_log import RunLog
+from gpuwiz.backends.machine.host import RealHost
+from gpuwiz.backends.runs.executor import Executor, RunStatus
+from gpuwiz.backends.runs.plan import FileEdit, Plan, Step
+from gpuwiz.backends.runs.run_log import RunLog
 
 PASSWORD = "open-sesame"
 
@@ -103,7 +103,7 @@ def test_a_file_only_root_may_write(user_env, tmp_path, monkeypatch):
     target.write_text("{}\n")
     target.chmod(0o640)
     host = RealHost({**user_env, "SUDO_PASSWORDLESS": "1"}, euid=1000)
-    monkeypatch.setattr("gpuwiz.backends.host._writable", lambda path: False)  # root-owned, as in /etc
+    monkeypatch.setattr("gpuwiz.backends.machine.host._writable", lambda path: False)  # root-owned, as in /etc
     result = host.write_text(str(target), '{"runtimes": {}}\n')
     assert target.read_text() == '{"runtimes": {}}\n' and stat.S_IMODE(target.stat().st_mode) == 0o640
     assert result.backup and Path(result.backup).read_text() == "{}\n"
@@ -118,7 +118,7 @@ def test_a_file_only_root_may_write(user_env, tmp_path, monkeypatch):
 def test_a_refused_sudo_write_fails_the_step_and_changes_nothing(user_env, tmp_path, monkeypatch):
     target = tmp_path / "c.toml"
     target.write_text("old\n")
-    monkeypatch.setattr("gpuwiz.backends.host._writable", lambda path: False)
+    monkeypatch.setattr("gpuwiz.backends.machine.host._writable", lambda path: False)
     host = RealHost(user_env, euid=1000)  # sudo wants a password nobody gave
     step = Step("t.w", "write", Layer.RUNTIME, edit=FileEdit(str(target), "new\n", "old\n"))
     outcome = Executor(host, Plan((step,)), emit=lambda e: None).run()
@@ -145,7 +145,7 @@ def test_the_wizard_asks_for_the_password_once(user_env, tmp_path, monkeypatch):
     from gpuwiz.screens.run import RunScreen
 
     target = tmp_path / "wizard.conf"
-    monkeypatch.setattr("gpuwiz.backends.host._writable", lambda path: False)
+    monkeypatch.setattr("gpuwiz.backends.machine.host._writable", lambda path: False)
     host = RealHost(user_env, euid=1000)
     app = GpuwizApp(host=host)
     plan = Plan((Step("driver.t", "write", Layer.DRIVER, edit=FileEdit(str(target), "x\n")),))

@@ -20,11 +20,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gpuwiz.backends.executor import Executor, RunStatus
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.host import RealHost
-from gpuwiz.backends.plan import FileEdit, Plan, Step
-from gpuwiz.backends.run_log import RunLog
+from gpuwiz.backends.machine.host import RealHost
+from gpuwiz.backends.runs.executor import Executor, RunStatus
+from gpuwiz.backends.runs.plan import FileEdit, Plan, Step
+from gpuwiz.backends.runs.run_log import RunLog
 
 USER = "gpuwiz-nonroot"
 PASSWORD = "Correct-Horse-7"
@@ -55,7 +55,7 @@ def as_user(tmp_path, monkeypatch):
     wrapper.chmod(0o755)
     uid = int(subprocess.run(["id", "-u", USER], capture_output=True, text=True, check=True).stdout)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "XDG_STATE_HOME": str(tmp_path / "state")}
-    monkeypatch.setattr("gpuwiz.backends.host._writable", lambda path: False)  # as the user: /etc is root's
+    monkeypatch.setattr("gpuwiz.backends.machine.host._writable", lambda path: False)  # as the user: /etc is root's
     try:
         yield RealHost(env, euid=uid)
     finally:

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 from gpuwiz.backends.doctor import run_doctor
-from gpuwiz.backends.planners import build_plan, load_backends
-from gpuwiz.backends.toolkit_plan import disabled_source
+from gpuwiz.backends.planners.registry import build_plan, load_backends
+from gpuwiz.backends.planners.toolkit import disabled_source
 
 LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
 STALE = (

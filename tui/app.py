@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from gpuwiz.backends.host import Host
+from gpuwiz.backends.machine.host import Host
 from textual.app import App
 from textual.binding import Binding
 
@@ -50,7 +50,7 @@ class GpuwizApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's own handler prints a full traceback with locals; gpuwiz promises one line and
         # the log's path (exit code 3). Private hook of the pinned textual version (constraints.txt).
-        from gpuwiz.backends.logs import write_crash_log
+        from gpuwiz.backends.machine.logs import write_crash_log
         from textual.worker import WorkerFailed
 
         if isinstance(error, WorkerFailed):
@@ -105,7 +105,7 @@ class GpuwizApp(App[None]):
         if self.host.simulated:
             return None
         from gpuwiz.backends.errors import InputError
-        from gpuwiz.backends.run_state import load_state
+        from gpuwiz.backends.runs.run_state import load_state
 
         try:
             state = load_state(self.user_env)
@@ -116,7 +116,7 @@ class GpuwizApp(App[None]):
 
     def offer_to_go_on(self, layers) -> None:
         """After a simulated machine rebooted within this gpuwiz: go on as after a real reboot."""
-        from gpuwiz.backends.run_state import load_state
+        from gpuwiz.backends.runs.run_state import load_state
 
         state = load_state(self.user_env, self.profile_name or self.host.profile.name)
         if state is not None and state.resumable:
@@ -126,7 +126,7 @@ class GpuwizApp(App[None]):
         from dataclasses import replace
 
         from gpuwiz.backends.findings import LAYERS, Layer
-        from gpuwiz.backends.run_state import save_state
+        from gpuwiz.backends.runs.run_state import save_state
 
         from .screens.confirm import ConfirmScreen
 

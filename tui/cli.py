@@ -171,13 +171,13 @@ def _host(
     `simulate`: plan steps run on a profile act out what they do (the wizard, `apply`)."""
     profile = getattr(args, "profile", None)
     if profile is None:
-        from gpuwiz.backends.host import RealHost
+        from gpuwiz.backends.machine.host import RealHost
 
         return RealHost(env), None
     import time
 
-    from gpuwiz.backends.profile_host import ProfileHost
-    from gpuwiz.backends.profiles import load_profile
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import load_profile
 
     loaded = load_profile(profile, env)
     motion = (DEMO_SEED, time.monotonic) if live else None
@@ -205,23 +205,23 @@ def _load_answers(path: str | None) -> dict[str, str]:
     """The answers file's choices as selections ("driver.branch" → "570"); {} without a file."""
     if path is None:
         return {}
-    from gpuwiz.backends.answers import load_answers
+    from gpuwiz.backends.runs.answers import load_answers
 
     return load_answers(path)
 
 
 def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
     from gpuwiz.backends.doctor import run_doctor
-    from gpuwiz.backends.plan import plan_document, render_sh, render_text
-    from gpuwiz.backends.planners import build_plan
+    from gpuwiz.backends.planners.registry import build_plan
+    from gpuwiz.backends.runs.plan import plan_document, render_sh, render_text
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env)
     report = run_doctor(host)
     plan = build_plan(report, selections, source=args.answers or "answers")
     if args.format == "answers":
-        from gpuwiz.backends.answers import answers_text, same_state
-        from gpuwiz.backends.planners import offered_choices
+        from gpuwiz.backends.planners.registry import offered_choices
+        from gpuwiz.backends.runs.answers import answers_text, same_state
 
         text = answers_text(
             offered_choices(report), selections, machine=profile or "this machine", as_here=same_state(report)
@@ -238,8 +238,8 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
     from gpuwiz.backends.doctor import run_doctor
-    from gpuwiz.backends.plan import render_text
-    from gpuwiz.backends.planners import build_plan
+    from gpuwiz.backends.planners.registry import build_plan
+    from gpuwiz.backends.runs.plan import render_text
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env, simulate=True)
@@ -300,8 +300,8 @@ def _root_ready(host: Any) -> bool:
 
 
 def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from gpuwiz.backends.rollback import apply_rollback, rollback_actions
-    from gpuwiz.backends.run_state import load_state
+    from gpuwiz.backends.runs.rollback import apply_rollback, rollback_actions
+    from gpuwiz.backends.runs.run_state import load_state
 
     host, profile = _host(args, env)
     if profile:
@@ -337,9 +337,9 @@ def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from gpuwiz.backends.containerd_edit import RuntimeSettings
+    from gpuwiz.backends.configs.containerd_edit import RuntimeSettings
+    from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure
     from gpuwiz.backends.errors import ActionFailed
-    from gpuwiz.backends.runtime_configure import ConfigureRequest, configure
 
     drop_in = args.drop_in
     if drop_in is not None and drop_in.strip().lower() in ("", "none"):
@@ -378,7 +378,7 @@ def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from gpuwiz.backends.profiles import available_profiles, load_profile, resolve_profile
+    from gpuwiz.backends.machine.profiles import available_profiles, load_profile, resolve_profile
 
     if args.profile_command == "list":
         for name, path in available_profiles(env):
@@ -414,7 +414,7 @@ def cmd_profile(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from gpuwiz.backends.nvml_sampler import MIN_INTERVAL_S as MIN_INTERVAL
+    from gpuwiz.backends.nvml.sampler import MIN_INTERVAL_S as MIN_INTERVAL
 
     if args.interval < MIN_INTERVAL:
         print(
@@ -439,7 +439,7 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
     import json
     import time
 
-    from gpuwiz.backends.nvml_sampler import NvmlSampler
+    from gpuwiz.backends.nvml.sampler import NvmlSampler
 
     host, profile = _host(args, env)
     hostname = (host.read_text("/proc/sys/kernel/hostname") or "").strip()
@@ -452,11 +452,11 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
     finally:
         sampler.close()
     if args.json:
-        from gpuwiz.backends.monitor_json import monitor_document
+        from gpuwiz.backends.nvml.monitor_json import monitor_document
 
         print(json.dumps(monitor_document(sample, profile=profile), indent=2))
     else:
-        from gpuwiz.backends.monitor_history import History
+        from gpuwiz.backends.nvml.history import History
         from rich.console import Console
 
         from .monitor_view import ViewOptions, render
@@ -556,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, GpuwizError):
             print(f"gpuwiz: {exc}", file=sys.stderr)
             return exc.exit_code
-        from gpuwiz.backends.logs import write_crash_log
+        from gpuwiz.backends.machine.logs import write_crash_log
 
         path = write_crash_log(env, exc, argv)
         print(f"gpuwiz: internal error ({type(exc).__name__}); details in {path}", file=sys.stderr)

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 
 from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text
-from gpuwiz.backends.monitor_history import History
-from gpuwiz.backends.monitor_sample import GpuProcess, MonitorSample
-from gpuwiz.backends.nvml_problems import nvml_problem
+from gpuwiz.backends.nvml.history import History
+from gpuwiz.backends.nvml.problems import nvml_problem
+from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 from rich.text import Span, Text
 
 SORT_KEYS = ("memory", "cpu", "pid", "gpu", "time", "user")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..facts import MachineFacts
-from ..findings import LAYERS, Finding, Layer, Status
-from .driver import check_driver
-from .hardware import check_hardware
-from .k8s import check_k8s
-from .runtime import check_runtime
-from .toolkit import check_toolkit
+from gpuwiz.backends.checks.driver import check_driver
+from gpuwiz.backends.checks.hardware import check_hardware
+from gpuwiz.backends.checks.k8s import check_k8s
+from gpuwiz.backends.checks.runtime import check_runtime
+from gpuwiz.backends.checks.toolkit import check_toolkit
+from gpuwiz.backends.facts import MachineFacts
+from gpuwiz.backends.findings import LAYERS, Finding, Layer, Status
 
 
 def skipped(layer: Layer, reason: str) -> Finding:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from ..distro import package_words
-from ..driver_outputs import ALREADY_BOUND, API_MISMATCH, KEY_REJECTED, REQUIRES_OPEN, RM_INIT_ADAPTER
-from ..facts import DriverFacts, HardwareFacts
-from ..findings import Finding, Layer, Status
-from ..gpu_records import cuda_version_text
-from .hardware import bar_faults, once
+from gpuwiz.backends.checks.hardware import bar_faults, once
+from gpuwiz.backends.driver_outputs import ALREADY_BOUND, API_MISMATCH, KEY_REJECTED, REQUIRES_OPEN, RM_INIT_ADAPTER
+from gpuwiz.backends.facts import DriverFacts, HardwareFacts
+from gpuwiz.backends.findings import Finding, Layer, Status
+from gpuwiz.backends.gpu_records import cuda_version_text
+from gpuwiz.backends.machine.distro import package_words
 
 L = Layer.DRIVER
 
@@ -264,7 +264,7 @@ def _module_and_nvml(f: DriverFacts, hw: HardwareFacts, *, blocker: str | None) 
 
 def _apt_sources(f: DriverFacts, hw: HardwareFacts) -> list[Finding]:
     """Debian without its own archive enabled (no `main` entry for the release): nothing can be installed."""
-    from ..apt import parse_sources, release_has_main
+    from gpuwiz.backends.packages.apt import parse_sources, release_has_main
 
     os = hw.os
     if os is None or os.id != "debian" or not os.codename or f.packages or not f.apt_sources:

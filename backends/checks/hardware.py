@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..driver_outputs import BAR_INVALID, FALLEN_OFF_BUS, UNSUPPORTED_GPU, KernelFault
-from ..facts import HardwareFacts, PciDevice
-from ..findings import Finding, Layer, Status
-from ..gpu_catalog import ARCHITECTURES, PRE_KEPLER, recommend_branch
+from gpuwiz.backends.driver_outputs import BAR_INVALID, FALLEN_OFF_BUS, UNSUPPORTED_GPU, KernelFault
+from gpuwiz.backends.facts import HardwareFacts, PciDevice
+from gpuwiz.backends.findings import Finding, Layer, Status
+from gpuwiz.backends.gpu_catalog import ARCHITECTURES, PRE_KEPLER, recommend_branch
 
 L = Layer.HARDWARE
 # Platforms the NVIDIA Container Toolkit documents as supported (install guide, 2025).

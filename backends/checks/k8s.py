@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..facts import K8sFacts, RuntimeFacts
-from ..findings import Finding, Layer, Status
+from gpuwiz.backends.facts import K8sFacts, RuntimeFacts
+from gpuwiz.backends.findings import Finding, Layer, Status
 
 L = Layer.K8S
 

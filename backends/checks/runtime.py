@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..facts import ContainerdFacts, CrioFacts, DockerFacts, K8sFacts, RuntimeFacts
-from ..findings import Finding, Layer, Status
+from gpuwiz.backends.facts import ContainerdFacts, CrioFacts, DockerFacts, K8sFacts, RuntimeFacts
+from gpuwiz.backends.findings import Finding, Layer, Status
 
 L = Layer.RUNTIME
 

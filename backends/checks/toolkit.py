@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..facts import DriverFacts, RuntimeFacts, ToolkitFacts
-from ..findings import Finding, Layer, Status
+from gpuwiz.backends.facts import DriverFacts, RuntimeFacts, ToolkitFacts
+from gpuwiz.backends.findings import Finding, Layer, Status
 
 L = Layer.TOOLKIT
 STALE_LISTS = ("nvidia-docker.list", "libnvidia-container.list")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..facts import MachineFacts
-from ..host import Host
-from .driver import probe_driver
-from .hardware import probe_hardware
-from .k8s import probe_k8s
-from .packages import query_packages
-from .runtime import probe_runtime
-from .toolkit import probe_toolkit
+from gpuwiz.backends.facts import MachineFacts
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.probes.driver import probe_driver
+from gpuwiz.backends.probes.hardware import probe_hardware
+from gpuwiz.backends.probes.k8s import probe_k8s
+from gpuwiz.backends.probes.packages import query_packages
+from gpuwiz.backends.probes.runtime import probe_runtime
+from gpuwiz.backends.probes.toolkit import probe_toolkit
 
 
 def probe_all(host: Host, *, stop_without_gpu: bool = True) -> MachineFacts:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from ..apt import UNATTENDED_UPGRADES_PATH, read_source_files
-from ..driver_outputs import (
+from gpuwiz.backends.driver_outputs import (
     parse_dkms_status,
     parse_mokutil_test_key,
     parse_nvidia_detect,
     parse_ubuntu_drivers_devices,
 )
-from ..facts import DriverFacts, HardwareFacts, Package
-from ..host import Host
-from ..nvml_sampler import read_nvml
-from ..parsers import VERSIONLOCK_LIST, parse_proc_driver_version, parse_proc_modules, parse_versionlock
-from .packages import is_driver_package
+from gpuwiz.backends.facts import DriverFacts, HardwareFacts, Package
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.nvml.sampler import read_nvml
+from gpuwiz.backends.packages.apt import UNATTENDED_UPGRADES_PATH, read_source_files
+from gpuwiz.backends.parsers import VERSIONLOCK_LIST, parse_proc_driver_version, parse_proc_modules, parse_versionlock
+from gpuwiz.backends.probes.packages import is_driver_package
 
 YUM_REPOS = "/etc/yum.repos.d"
 

@@ -6,11 +6,18 @@ import posixpath
 import re
 from dataclasses import replace
 
-from ..driver_outputs import classify_kernel_log, parse_secure_boot_efivar
-from ..facts import HardwareFacts, PciDevice
-from ..gpu_catalog import COMPUTE_CAPABILITY, GpuModel, architecture_of, base_chip, lookup, split_device_name
-from ..host import Host
-from ..parsers import parse_lspci_nn, parse_mokutil_sb_state, parse_os_release
+from gpuwiz.backends.driver_outputs import classify_kernel_log, parse_secure_boot_efivar
+from gpuwiz.backends.facts import HardwareFacts, PciDevice
+from gpuwiz.backends.gpu_catalog import (
+    COMPUTE_CAPABILITY,
+    GpuModel,
+    architecture_of,
+    base_chip,
+    lookup,
+    split_device_name,
+)
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.parsers import parse_lspci_nn, parse_mokutil_sb_state, parse_os_release
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 DISPLAY_CLASS_PREFIX = "0x03"

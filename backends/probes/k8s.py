@@ -7,8 +7,8 @@ import posixpath
 import re
 from typing import Any
 
-from ..facts import K8sFacts, NodeInfo, PodInfo
-from ..host import Host
+from gpuwiz.backends.facts import K8sFacts, NodeInfo, PodInfo
+from gpuwiz.backends.machine.host import Host
 
 GPU_RESOURCE = "nvidia.com/gpu"
 KUBECONFIGS = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..facts import Package
-from ..host import Host
-from ..parsers import parse_dpkg_query, parse_rpm_query
+from gpuwiz.backends.facts import Package
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.parsers import parse_dpkg_query, parse_rpm_query
 
 DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
 RPM_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"

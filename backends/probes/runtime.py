@@ -6,15 +6,15 @@ import fnmatch
 import json
 import posixpath
 
-from ..capture import RecordingHost
-from ..containerd_config import merge_runtimes, read_runtimes
-from ..errors import GpuwizError
-from ..facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
-from ..file_view import FileView
-from ..host import Host
-from ..parsers import parse_first_version
-from ..runtime_configure import ConfigureRequest, configure, docker_config_path
-from ..toml_compat import toml_error_line, tomllib
+from gpuwiz.backends.configs.containerd_config import merge_runtimes, read_runtimes
+from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure, docker_config_path
+from gpuwiz.backends.errors import GpuwizError
+from gpuwiz.backends.facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
+from gpuwiz.backends.machine.file_view import FileView
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.machine.recording import RecordingHost
+from gpuwiz.backends.parsers import parse_first_version
+from gpuwiz.backends.toml_compat import toml_error_line, tomllib
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 RANCHER_CONTAINERD = {

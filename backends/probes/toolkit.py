@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..facts import Package, ToolkitFacts
-from ..host import Host
-from ..parsers import parse_ctk_version
-from ..signed_repo import KeyState, key_state
-from ..toolkit_repo import REPO_HOST, apt_key, dnf_repo
-from .packages import is_toolkit_package
+from gpuwiz.backends.facts import Package, ToolkitFacts
+from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.packages.signed_repo import KeyState, key_state
+from gpuwiz.backends.packages.toolkit_repo import REPO_HOST, apt_key, dnf_repo
+from gpuwiz.backends.parsers import parse_ctk_version
+from gpuwiz.backends.probes.packages import is_toolkit_package
 
 # Entries of older install guides: per-distribution paths (stable/ubuntu18.04/$(ARCH), centos7/…) and the
 # nvidia-docker / nvidia-container-runtime repositories; NVIDIA serves only stable/deb and stable/rpm now.

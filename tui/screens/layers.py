@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.choices import Choice, effective
 from gpuwiz.backends.doctor import DoctorReport, run_doctor
 from gpuwiz.backends.errors import InputError
-from gpuwiz.backends.executor import RunStatus
 from gpuwiz.backends.findings import LAYERS, Layer, Status
-from gpuwiz.backends.plan import Plan
-from gpuwiz.backends.planners import build_plan, offered_choices
+from gpuwiz.backends.planners.choices import Choice, effective
+from gpuwiz.backends.planners.registry import build_plan, offered_choices
+from gpuwiz.backends.runs.executor import RunStatus
+from gpuwiz.backends.runs.plan import Plan
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -156,7 +156,7 @@ class LayersScreen(Screen[None]):
 
     def _scale_out(self) -> tuple[str, str] | None:
         """On a cluster node: the answers file and the command that bring the next node here."""
-        from gpuwiz.backends.answers import answers_text, same_state
+        from gpuwiz.backends.runs.answers import answers_text, same_state
 
         k8s = self.report.facts.k8s if self.report else None
         if k8s is None or k8s.flavour is None or k8s.api_error:
@@ -176,7 +176,7 @@ class LayersScreen(Screen[None]):
     def action_run_plan(self) -> None:
         """Run the chosen layer's steps, after a yes; then probe again (the layer turns green only
         if its checks pass)."""
-        from gpuwiz.backends.plan import Plan
+        from gpuwiz.backends.runs.plan import Plan
 
         from .run import RunScreen
 
@@ -226,12 +226,12 @@ class LayersScreen(Screen[None]):
 
         from pathlib import Path
 
-        from gpuwiz.backends.host import backup_dir_default
+        from gpuwiz.backends.machine.host import backup_dir_default
 
         backups = backup_dir_default(self.app.user_env)  # type: ignore[attr-defined]
 
         def write(path: str) -> None:
-            from gpuwiz.backends.answers import answers_text, same_state, save_answers
+            from gpuwiz.backends.runs.answers import answers_text, same_state, save_answers
 
             machine = getattr(self.app, "profile_name", None) or "this machine"
             text = answers_text(self.choices, self.picks, machine=machine, as_here=same_state(self.report))

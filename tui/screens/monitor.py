@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from gpuwiz.backends.monitor_history import METRICS, History
-from gpuwiz.backends.monitor_sample import GpuProcess, MonitorSample
-from gpuwiz.backends.nvml_sampler import NvmlSampler
-from gpuwiz.backends.processes import in_initial_pid_namespace
+from gpuwiz.backends.machine.processes import in_initial_pid_namespace
+from gpuwiz.backends.nvml.history import METRICS, History
+from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
+from gpuwiz.backends.nvml.sampler import NvmlSampler
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding

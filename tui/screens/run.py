@@ -9,11 +9,11 @@ import queue
 import threading
 import time
 
-from gpuwiz.backends.apt_progress import AptProgress
-from gpuwiz.backends.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
-from gpuwiz.backends.plan import Plan
-from gpuwiz.backends.run_log import RunLog
-from gpuwiz.backends.run_state import RunState, files_of, save_state
+from gpuwiz.backends.packages.apt_progress import AptProgress
+from gpuwiz.backends.runs.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
+from gpuwiz.backends.runs.plan import Plan
+from gpuwiz.backends.runs.run_log import RunLog
+from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult

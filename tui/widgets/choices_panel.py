@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.choices import Choice
+from gpuwiz.backends.planners.choices import Choice
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message

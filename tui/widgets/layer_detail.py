@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shlex
 
-from gpuwiz.backends.choices import Choice
 from gpuwiz.backends.findings import Finding, Layer, Status
-from gpuwiz.backends.plan import Step
+from gpuwiz.backends.planners.choices import Choice
+from gpuwiz.backends.runs.plan import Step
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text

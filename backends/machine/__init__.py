@@ -1,0 +1,1 @@
+"""The door to the machine: Host, RealHost, ProfileHost, profiles, what capture records, redaction."""

@@ -1,0 +1,260 @@
+"""FakeNvml: a `pynvml`-shaped binding that answers from an NvmlRecord (profile units → NVML's).
+
+The sampler reads it exactly as it reads the real `pynvml` module; a profile only swaps the
+binding underneath. It raises the real pynvml exception classes. For the monitor it can move
+values over time (`motion=(seed, clock)`, see nvml_motion), lose a GPU, hide killed PIDs, and
+play an older driver's process API (`process_api="v2"`: no `_v3` symbol; `"v1"`: neither).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from gpuwiz.backends.gpu_records import COMPUTE_MODE_NAMES, GpuRecord, MigDeviceRecord, NvmlRecord, throttle_mask
+from gpuwiz.backends.nvml.motion import moved
+from gpuwiz.backends.nvml.processes import NO_INSTANCE
+
+MIB = 2**20
+_MODE_CODES = {v: k for k, v in COMPUTE_MODE_NAMES.items()}
+
+
+class FakeNvml:
+    def __init__(
+        self,
+        record: NvmlRecord | None,
+        *,
+        motion: tuple[int, Callable[[], float]] | None = None,
+        process_api: str = "v3",
+        hidden_pids: set[int] | None = None,
+    ):
+        import pynvml  # the real exception classes and constants; importing loads no library
+
+        self._pynvml = pynvml
+        self._record = record
+        self._motion = motion
+        self._frame: tuple[float, NvmlRecord] | None = None
+        self._initialised = 0
+        self.lost: set[int] = set()  # GPU indexes that answer GpuIsLost (tests, demos)
+        self.hidden_pids = hidden_pids if hidden_pids is not None else set()
+        self.calls: list[str] = []  # process-call names, for tests of the version fallback
+        self.NVMLError = pynvml.NVMLError
+        for name in dir(pynvml):
+            if name.startswith("NVML_"):
+                setattr(self, name, getattr(pynvml, name))
+        for kind in ("Compute", "Graphics"):
+            versions = {"v3": ("_v3", "_v2"), "v2": ("_v2",), "v1": ("_v1",)}[process_api]
+            for version in versions:
+                setattr(self, f"nvmlDeviceGet{kind}RunningProcesses{version}", self._procs_fn(kind, version))
+
+    def _error(self, code: int) -> Exception:
+        return self._pynvml.NVMLError(code)
+
+    def _unsupported(self) -> Exception:
+        return self._error(self._pynvml.NVML_ERROR_NOT_SUPPORTED)
+
+    def nvmlInit(self) -> None:
+        if self._record is None:
+            raise self._error(self._pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
+        if self._record.init_error:
+            if self._record.init_error == "LibRmVersionMismatch":
+                raise self._error(self._pynvml.NVML_ERROR_LIB_RM_VERSION_MISMATCH)
+            code = getattr(self._pynvml, "NVML_ERROR_" + _snake(self._record.init_error).upper())
+            raise self._error(code)
+        self._initialised += 1
+
+    def nvmlShutdown(self) -> None:
+        if not self._initialised:
+            raise self._error(self._pynvml.NVML_ERROR_UNINITIALIZED)
+        self._initialised -= 1
+
+    def _ready(self) -> NvmlRecord:
+        if not self._initialised or self._record is None:
+            raise self._error(self._pynvml.NVML_ERROR_UNINITIALIZED)
+        if self._motion is None:
+            return self._record
+        seed, clock = self._motion
+        t = round(clock(), 1)  # one frame per tenth of a second: a sample's calls agree
+        if self._frame is None or self._frame[0] != t:
+            self._frame = (t, moved(self._record, t, seed))
+        return self._frame[1]
+
+    def _gpu(self, handle: Any) -> GpuRecord:
+        if handle.index in self.lost:
+            raise self._error(self._pynvml.NVML_ERROR_GPU_IS_LOST)
+        return self._ready().gpus[handle.index]
+
+    def _mig(self, handle: Any) -> MigDeviceRecord:
+        return self._gpu(handle).mig_devices[handle.mig]
+
+    def _field(self, handle: Any, name: str) -> Any:
+        value = getattr(self._gpu(handle), name)
+        if value is None:
+            raise self._unsupported()
+        return value
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        value = self._ready().driver_version
+        if value is None:
+            raise self._unsupported()
+        return value
+
+    def nvmlSystemGetCudaDriverVersion(self) -> int:
+        value = self._ready().cuda_driver_version
+        if value is None:
+            raise self._unsupported()
+        return value
+
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self._ready().gpus)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> Any:
+        if not 0 <= index < len(self._ready().gpus):
+            raise self._error(self._pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        if index in self.lost:
+            raise self._error(self._pynvml.NVML_ERROR_GPU_IS_LOST)
+        return SimpleNamespace(index=index, mig=None)
+
+    def nvmlDeviceGetName(self, h: Any) -> str:
+        return self._mig(h).name if h.mig is not None else self._gpu(h).name
+
+    def nvmlDeviceGetPciInfo(self, h: Any) -> Any:
+        return SimpleNamespace(busId=self._gpu(h).pci_bus_id)
+
+    def nvmlDeviceGetUUID(self, h: Any) -> str:
+        if h.mig is not None:
+            value = self._mig(h).uuid
+            if value is None:
+                raise self._unsupported()
+            return value
+        return self._field(h, "uuid")
+
+    def nvmlDeviceGetSerial(self, h: Any) -> str:
+        return self._field(h, "serial")
+
+    def nvmlDeviceGetMinorNumber(self, h: Any) -> int:
+        return self._field(h, "minor_number")
+
+    def nvmlDeviceGetMemoryInfo(self, h: Any) -> Any:
+        source: Any = self._mig(h) if h.mig is not None else self._gpu(h)
+        total = source.memory_total_mib * MIB
+        used = (source.memory_used_mib or 0) * MIB
+        return SimpleNamespace(total=total, used=used, free=total - used)
+
+    def nvmlDeviceGetUtilizationRates(self, h: Any) -> Any:
+        gpu = self._gpu(h)
+        if gpu.utilization_gpu is None:
+            raise self._unsupported()
+        return SimpleNamespace(gpu=gpu.utilization_gpu, memory=gpu.utilization_memory or 0)
+
+    def nvmlDeviceGetTemperature(self, h: Any, sensor: int) -> int:
+        return self._field(h, "temperature_c")
+
+    def nvmlDeviceGetTemperatureThreshold(self, h: Any, threshold: int) -> int:
+        if threshold != self._pynvml.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN:
+            raise self._unsupported()
+        return self._field(h, "temperature_slowdown_c")
+
+    def nvmlDeviceGetFanSpeed(self, h: Any) -> int:
+        return self._field(h, "fan_percent")
+
+    def nvmlDeviceGetPowerUsage(self, h: Any) -> int:
+        return round(self._field(h, "power_draw_w") * 1000)
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, h: Any) -> int:
+        return round(self._field(h, "power_limit_w") * 1000)
+
+    def nvmlDeviceGetPerformanceState(self, h: Any) -> int:
+        return self._field(h, "pstate")
+
+    def nvmlDeviceGetPersistenceMode(self, h: Any) -> int:
+        return int(self._field(h, "persistence_mode"))
+
+    def nvmlDeviceGetDisplayActive(self, h: Any) -> int:
+        return int(self._field(h, "display_active"))
+
+    def nvmlDeviceGetEccMode(self, h: Any) -> list[int]:
+        value = int(self._field(h, "ecc_mode"))
+        return [value, value]
+
+    def nvmlDeviceGetTotalEccErrors(self, h: Any, error_type: int, counter_type: int) -> int:
+        return self._field(h, "ecc_uncorrected_volatile")
+
+    def nvmlDeviceGetComputeMode(self, h: Any) -> int:
+        return _MODE_CODES[self._field(h, "compute_mode")]
+
+    def nvmlDeviceGetMigMode(self, h: Any) -> list[int]:
+        value = int(self._field(h, "mig_mode"))
+        return [value, value]
+
+    def nvmlDeviceGetClockInfo(self, h: Any, clock: int) -> int:
+        return self._field(h, "clocks_sm_mhz" if clock == self._pynvml.NVML_CLOCK_SM else "clocks_mem_mhz")
+
+    def nvmlDeviceGetMaxClockInfo(self, h: Any, clock: int) -> int:
+        return self._field(h, "clocks_max_sm_mhz" if clock == self._pynvml.NVML_CLOCK_SM else "clocks_max_mem_mhz")
+
+    def nvmlDeviceGetEncoderUtilization(self, h: Any) -> list[int]:
+        return [self._field(h, "encoder_util"), 167000]
+
+    def nvmlDeviceGetDecoderUtilization(self, h: Any) -> list[int]:
+        return [self._field(h, "decoder_util"), 167000]
+
+    def nvmlDeviceGetPcieThroughput(self, h: Any, counter: int) -> int:
+        tx = counter == self._pynvml.NVML_PCIE_UTIL_TX_BYTES
+        return self._field(h, "pcie_tx_kbs" if tx else "pcie_rx_kbs")
+
+    def nvmlDeviceGetCurrentClocksThrottleReasons(self, h: Any) -> int:
+        return throttle_mask(self._field(h, "throttle_reasons"))
+
+    def nvmlDeviceGetMaxMigDeviceCount(self, h: Any) -> int:
+        gpu = self._gpu(h)
+        if not gpu.mig_mode:
+            raise self._unsupported()
+        return 7
+
+    def nvmlDeviceGetMigDeviceHandleByIndex(self, h: Any, index: int) -> Any:
+        if index >= len(self._gpu(h).mig_devices):
+            raise self._error(self._pynvml.NVML_ERROR_NOT_FOUND)
+        return SimpleNamespace(index=h.index, mig=index)
+
+    def nvmlDeviceGetGpuInstanceId(self, h: Any) -> int:
+        return self._mig(h).gpu_instance_id
+
+    def nvmlDeviceGetComputeInstanceId(self, h: Any) -> int:
+        return self._mig(h).compute_instance_id
+
+    def nvmlDeviceGetAttributes(self, h: Any) -> Any:
+        count = self._mig(h).sm_count if h.mig is not None else None
+        if count is None:
+            raise self._unsupported()
+        return SimpleNamespace(multiprocessorCount=count)
+
+    def _procs_fn(self, kind: str, version: str) -> Callable[[Any], list[Any]]:
+        kinds = ("C", "C+G") if kind == "Compute" else ("G", "C+G")
+
+        def running(h: Any) -> list[Any]:
+            self.calls.append(f"{kind}{version}")
+            out = []
+            for p in self._gpu(h).processes:
+                if p.type not in kinds or p.pid in self.hidden_pids:
+                    continue
+                used = None if p.used_memory_mib is None else p.used_memory_mib * MIB
+                entry = SimpleNamespace(pid=p.pid, usedGpuMemory=used)
+                if version != "_v1":
+                    gi, ci = p.gpu_instance_id, p.compute_instance_id
+                    entry.gpuInstanceId = NO_INSTANCE if gi is None else gi
+                    entry.computeInstanceId = NO_INSTANCE if ci is None else ci
+                out.append(entry)
+            return out
+
+        return running
+
+
+def _snake(name: str) -> str:
+    """DriverNotLoaded -> Driver_Not_Loaded (NVML_ERROR_DRIVER_NOT_LOADED)."""
+    out = ""
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out += "_"
+        out += ch
+    return out
