@@ -7,18 +7,32 @@ as a profile that replays through ProfileHost.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import fields
 from typing import Any
 
 import tomlkit
+
 from gpuwiz.backends import __version__
 from gpuwiz.backends.gpu_records import GpuRecord, NvmlRecord
 from gpuwiz.backends.machine.host import Host
 from gpuwiz.backends.machine.profiles import PROFILE_FORMAT
 from gpuwiz.backends.machine.recording import RecordingHost
-from gpuwiz.backends.machine.redact import Redactor
+from gpuwiz.backends.machine.redact import Redactor, without_secret_fields
 from gpuwiz.backends.nvml.sampler import read_nvml
+
+
+def _structured(stdout: str) -> str:
+    """`kubectl … -o json` output redacted by its structure first (env values, Secrets, kubectl's
+    copies of whole objects), then printed as kubectl prints it."""
+    if not stdout.lstrip().startswith(("{", "[")):
+        return stdout
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        return stdout
+    return json.dumps(without_secret_fields(document), indent=4) + "\n"
 
 
 def _ml(text: str) -> Any:
@@ -117,7 +131,7 @@ def capture_profile(host: Host, *, name: str = "captured") -> str:
     commands = tomlkit.table(is_super_table=True)
     for key, result in sorted(rec.commands.items()):
         t = tomlkit.table()
-        t.add("stdout", _ml(r.text(result.stdout)))
+        t.add("stdout", _ml(r.text(_structured(result.stdout))))
         if result.stderr:
             t.add("stderr", _ml(r.text(result.stderr)))
         t.add("returncode", result.returncode)

@@ -139,15 +139,16 @@ def sample_cost(profile: str, runs: int = 200) -> tuple[float, int]:
 def frame_cost(profile: str, width: int, height: int, runs: int = 50) -> tuple[float, float]:
     """ms per frame for monitor_view.render and for turning its lines into Strips (LinesView)."""
     sys.path.insert(0, ROOT)
+    from rich.console import Console
+    from rich.style import Style
+    from textual.strip import Strip
+
     from gpuwiz.backends.machine.profile_host import ProfileHost
     from gpuwiz.backends.machine.profiles import load_profile
     from gpuwiz.backends.nvml.history import History
     from gpuwiz.backends.nvml.sampler import NvmlSampler
     from gpuwiz.monitor_view import ViewOptions, render
     from gpuwiz.widgets.lines_view import _plain_runs
-    from rich.console import Console
-    from rich.style import Style
-    from textual.strip import Strip
 
     t = [0.0]
     host = ProfileHost(load_profile(profile, {}), motion=(1, lambda: t[0]))

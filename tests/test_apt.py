@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.host import RC_NOT_FOUND, CommandResult, RealHost

@@ -17,6 +17,8 @@ import random
 from pathlib import Path
 
 import pytest
+from textual.widgets import Select
+
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.findings import LAYERS, Layer
@@ -27,7 +29,6 @@ from gpuwiz.backends.runs.executor import RunStatus
 from gpuwiz.cli import main
 from gpuwiz.screens.run import RunScreen
 from gpuwiz.widgets.choices_panel import select_id
-from textual.widgets import Select
 
 ENV = {"HOME": "/nonexistent"}
 

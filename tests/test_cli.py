@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from gpuwiz.cli import main
 
 ENV = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",)}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from gpuwiz.cli import build_parser, main
 from gpuwiz.completion import SHELLS, command_tree, walk
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.configs.containerd_config import read_runtimes
 from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.toml_compat import tomllib

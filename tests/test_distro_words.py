@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_simulated_run import WALKS, walk
+
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.machine.distro import package_family
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import available_profiles, load_profile
 from gpuwiz.backends.planners.registry import build_plan, offered_choices
-from test_simulated_run import WALKS, walk
 
 APT_WORDS = re.compile(
     r"\bapt(-get|-mark|-cache|-key)?\b|\bdpkg\b|update-initramfs|linux-headers-|ubuntu-drivers|/etc/apt/"

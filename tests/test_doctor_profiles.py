@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.findings import Layer, Status
 from gpuwiz.backends.machine.profiles import SHIPPED_DIR

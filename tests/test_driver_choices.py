@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.doctor import diagnose, run_doctor
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.facts import OsInfo

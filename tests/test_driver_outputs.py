@@ -8,6 +8,7 @@ was removed; nothing inside a capture was changed.
 from __future__ import annotations
 
 import pytest
+
 from gpuwiz.backends.driver_outputs import (
     ALREADY_BOUND,
     API_MISMATCH,

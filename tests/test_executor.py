@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 
 import pytest
+
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.host import RealHost

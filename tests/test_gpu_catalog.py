@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.gpu_catalog import (
     ARCHITECTURES,
     BRANCH_CUDA,

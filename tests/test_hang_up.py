@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.runs.run_state import load_state
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ import stat
 import threading
 
 import pytest
+
 from gpuwiz.backends.machine.host import RC_NOT_FOUND, RC_TIMEOUT, RealHost
 
 

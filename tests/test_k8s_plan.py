@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
+
 from gpuwiz.backends.doctor import diagnose, run_doctor
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.planners.k8s_manifests import gpu_test_job, runtime_class

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pynvml
 import pytest
+
 from gpuwiz.backends.gpu_records import GpuProcessRecord, GpuRecord, MigDeviceRecord, NvmlRecord
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 import pytest
+
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
@@ -278,6 +279,7 @@ def test_resizing_never_breaks_it():
 def test_real_library_without_driver_shows_the_panel():
     """The real libnvidia-ml.so.1 here says DriverNotLoaded: the monitor shows why, it does not crash."""
     import pynvml
+
     from gpuwiz.backends.machine.host import RealHost
 
     try:

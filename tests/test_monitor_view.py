@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.nvml.fake import FakeNvml

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from gpuwiz.backends.gpu_records import (
     GpuProcessRecord,
     GpuRecord,

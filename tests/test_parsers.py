@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.configs.containerd_config import read_runtimes
 from gpuwiz.backends.parsers import (
     parse_ctk_version,

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.runs.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.machine.profiles import (
     SHIPPED_DIR,

@@ -103,3 +103,64 @@ def test_capture_keeps_the_monitors_fields_mig_devices_and_processes(profile_hos
     assert [(p.pid, p.gpu_instance_id) for p in gpu.processes] == [(p.pid, p.gpu_instance_id) for p in want.processes]
     assert "MIG-8c2d1f6e" not in text and "GPU-4b6a1e2c" not in text
     assert "elapsed_s" in text
+
+
+# Each seen missing from an earlier redaction: a kubeadm join line, a k3s unit's token, a URL's
+# password, a Kubernetes env pair, a --password= flag.
+PLANTED = [
+    (
+        "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:1a2b3c",
+        ("abcdef.0123456789abcdef", "1a2b3c"),
+    ),
+    ('Environment="K3S_TOKEN=K10f00ba7::server:5ecret5ecret"', ("K10f00ba7", "5ecret5ecret")),
+    ("K3S_AGENT_TOKEN=agent-s3cr3t k3s agent", ("agent-s3cr3t",)),
+    ("git clone https://alice:hunter2hunter2@git.example.com/infra.git", ("hunter2hunter2",)),
+    ('{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCY"}', ("wJalrXUtnFEMI",)),
+    ("        - name: HF_TOKEN\n          value: hf_abcdefghijklmnop", ("hf_abcdefghijklmnop",)),
+    ("helm install x --set password=p4ssw0rd --password=p4ssw0rd", ("p4ssw0rd",)),
+]
+
+
+def test_every_planted_secret_leaves_the_capture_and_the_run_log(tmp_path):
+    from gpuwiz.backends.runs.run_log import RunLog
+
+    log = RunLog(tmp_path / "run.log")
+    for text, secrets in PLANTED:
+        captured = Redactor().text(text)
+        log.output(text)
+        for secret in secrets:
+            assert secret not in captured, (text, captured)
+    log.close()
+    written = (tmp_path / "run.log").read_text()
+    for text, secrets in PLANTED:
+        for secret in secrets:
+            assert secret not in written, (text, written)
+    assert "kubeadm join 10.0.0.1:6443 --token REDACTED" in written  # the command stays readable
+
+
+def test_kubernetes_json_is_redacted_by_its_structure(profile_host):
+    """Env values under any name, Secrets' data and kubectl's copies of whole objects never reach a
+    captured profile, whatever they are called; the probes still see what they need."""
+    import json
+    from dataclasses import replace
+
+    from gpuwiz.backends.machine.profiles import CommandAnswer
+
+    host = profile_host("homelab-ready")
+    key = next(k for k in host.profile.commands if "get daemonsets" in k)
+    document = json.loads(host.profile.commands[key].stdout)
+    daemonset = document["items"][0]
+    daemonset["metadata"]["managedFields"] = [{"manager": "helm", "fieldsV1": {"f:env": {"ODD_NAME": "x"}}}]
+    daemonset["metadata"].setdefault("annotations", {})["kubectl.kubernetes.io/last-applied-configuration"] = (
+        '{"env": [{"name": "ODD_NAME", "value": "leaked-by-copy"}]}'
+    )
+    container = daemonset["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [*container.get("env", []), {"name": "ODD_NAME", "value": "plainly-secret-value"}]
+    commands = {**host.profile.commands, key: CommandAnswer(json.dumps(document))}
+    planted = ProfileHost(replace(host.profile, commands=commands))
+    text = capture_profile(planted, name="planted")
+    assert "plainly-secret-value" not in text and "leaked-by-copy" not in text and "managedFields" not in text
+    replayed = ProfileHost(parse_profile(text, "planted.toml"))
+    assert (
+        run_doctor(replayed).layer(run_doctor(planted).layers[-1].layer).status is run_doctor(planted).layers[-1].status
+    )

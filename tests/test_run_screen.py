@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.profile_host import ProfileHost

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.configs.containerd_edit import (
     ContainerdFiles,
     RuntimeSettings,

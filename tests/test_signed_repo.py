@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.host import RealHost
 from gpuwiz.backends.machine.profile_host import ProfileHost

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.findings import Layer, Status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile

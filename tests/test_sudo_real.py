@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.host import RealHost
 from gpuwiz.backends.runs.executor import Executor, RunStatus

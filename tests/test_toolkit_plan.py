@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from gpuwiz.backends.doctor import run_doctor
 from gpuwiz.backends.planners.registry import build_plan, load_backends
 from gpuwiz.backends.planners.toolkit import disabled_source

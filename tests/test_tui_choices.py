@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 
-from gpuwiz.screens.confirm import ConfirmScreen
-from gpuwiz.screens.layers import LayersScreen
 from test_snapshots import make_app, probed
 from textual.widgets import Select, Static
+
+from gpuwiz.screens.confirm import ConfirmScreen
+from gpuwiz.screens.layers import LayersScreen
 
 
 def plan_text(app) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from gpuwiz.backends.machine.host import Host
 from textual.app import App
 from textual.binding import Binding
+
+from gpuwiz.backends.machine.host import Host
 
 from .hangup import HangUpWatch, leave_hung_up_terminal
 from .screens.help import HELP_TEXT, HelpScreen
@@ -50,8 +51,9 @@ class GpuwizApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's own handler prints a full traceback with locals; gpuwiz promises one line and
         # the log's path (exit code 3). Private hook of the pinned textual version (constraints.txt).
-        from gpuwiz.backends.machine.logs import write_crash_log
         from textual.worker import WorkerFailed
+
+        from gpuwiz.backends.machine.logs import write_crash_log
 
         if isinstance(error, WorkerFailed):
             error = error.error

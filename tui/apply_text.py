@@ -7,13 +7,14 @@ import signal
 import threading
 from typing import Any, Mapping
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
 from gpuwiz.backends.runs.executor import EventKind, Executor, RunStatus, StepEvent
 from gpuwiz.backends.runs.plan import Plan
 from gpuwiz.backends.runs.run_log import RunLog
 from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 from .hangup import HangUpWatch, leave_hung_up_terminal, sighup_ignored
 

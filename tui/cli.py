@@ -456,8 +456,9 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         print(json.dumps(monitor_document(sample, profile=profile), indent=2))
     else:
-        from gpuwiz.backends.nvml.history import History
         from rich.console import Console
+
+        from gpuwiz.backends.nvml.history import History
 
         from .monitor_view import ViewOptions, render
 

@@ -11,11 +11,12 @@ import math
 import time
 from dataclasses import dataclass
 
+from rich.text import Span, Text
+
 from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text
 from gpuwiz.backends.nvml.history import History
 from gpuwiz.backends.nvml.problems import nvml_problem
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
-from rich.text import Span, Text
 
 SORT_KEYS = ("memory", "cpu", "pid", "gpu", "time", "user")
 PANEL_MIN_WIDTH = 78

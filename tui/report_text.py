@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.doctor import DoctorReport
-from gpuwiz.backends.findings import Finding, Status
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from gpuwiz.backends.doctor import DoctorReport
+from gpuwiz.backends.findings import Finding, Status
 
 MARKS = {
     Status.OK: ("✓", "green"),

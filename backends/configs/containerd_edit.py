@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import tomlkit
+from tomlkit.container import Container
+from tomlkit.exceptions import ParseError
+from tomlkit.items import InlineTable, Table
+
 from gpuwiz.backends.configs.containerd_config import CRI_PLUGIN
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.runs.plan import FileEdit
 from gpuwiz.backends.toml_compat import toml_error_line, tomllib
-from tomlkit.container import Container
-from tomlkit.exceptions import ParseError
-from tomlkit.items import InlineTable, Table
 
 RUNC_V2 = "io.containerd.runc.v2"
 RUNC_SHIMS = ("io.containerd.runc.v2", "io.containerd.runc.v1")

@@ -13,6 +13,7 @@ import copy
 from typing import Any, Mapping
 
 import tomlkit
+
 from gpuwiz.backends.configs.containerd_edit import RuntimeSettings, _child_table, _render, _set, parse_document
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.runs.plan import FileEdit

@@ -8,10 +8,31 @@ import traceback
 from pathlib import Path
 from typing import Mapping
 
+import platformdirs
+
+
+def _xdg(env: Mapping[str, str], variable: str, under_home: str, platform_default) -> Path:
+    """An XDG base directory of the user whose environment this is: the variable when it is an
+    absolute path (the spec ignores a relative one), else under $HOME, else platformdirs' answer,
+    which finds the home in the password database (no $HOME: a service, `env -i`, some sudo setups)."""
+    value = env.get(variable, "")
+    if os.path.isabs(value):
+        return Path(value)
+    if env.get("HOME"):
+        return Path(env["HOME"]) / under_home
+    return Path(platform_default())
+
+
+def state_home(env: Mapping[str, str]) -> Path:
+    return _xdg(env, "XDG_STATE_HOME", ".local/state", platformdirs.user_state_dir)
+
+
+def config_home(env: Mapping[str, str]) -> Path:
+    return _xdg(env, "XDG_CONFIG_HOME", ".config", platformdirs.user_config_dir)
+
 
 def state_dir(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME", "/root"), ".local", "state")
-    return Path(base) / "gpuwiz"
+    return state_home(env) / "gpuwiz"
 
 
 def log_dir(env: Mapping[str, str]) -> Path:

@@ -7,7 +7,6 @@ line and the key, because a typo in a profile should never silently change what 
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,8 +398,9 @@ def decode_file_bytes(text: str | None) -> bytes | None:
 
 
 def user_profile_dir(env: Mapping[str, str]) -> Path:
-    config = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "/root"), ".config")
-    return Path(config) / "gpuwiz" / "profiles"
+    from gpuwiz.backends.machine.logs import config_home
+
+    return config_home(env) / "gpuwiz" / "profiles"
 
 
 def is_path_reference(value: str) -> bool:

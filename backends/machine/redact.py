@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
 UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
@@ -19,7 +20,60 @@ SECRET_JSON = re.compile(r'(?i)("' + SECRET_KEYS + r'"\s*:\s*)"[^"]*"')
 SECRET_TOML = re.compile(r"(?im)^(\s*" + SECRET_KEYS + r"\s*=\s*)(\S.*)$")
 BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{5,}\b")
+# `kubeadm join … --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…`, --password=…
+SECRET_FLAG = re.compile(r"(?i)(--[\w-]*(?:token|password|passwd|secret|certificate-key)[\w-]*[= ]+)([^\s\"']+)")
+# NAME=value where the name says secret: Environment="K3S_TOKEN=…", K3S_AGENT_TOKEN=…, AWS_SECRET_ACCESS_KEY=…
+SECRET_ENV = re.compile(
+    r"(?i)(\b[A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY)[A-Z0-9_]*=)([^\s\"']+)"
+)
+# https://user:secret@host/…
+URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)([^@\s/]+)(@)")
+# Kubernetes env pairs, JSON and YAML: {"name": "AWS_SECRET_ACCESS_KEY", "value": "…"} / - name: …\n  value: …
+SECRET_NAMES = r"[^\"\n]*(?:TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL)[^\"\n]*"
+SECRET_PAIR_JSON = re.compile(r'(?i)("name"\s*:\s*"' + SECRET_NAMES + r'"\s*,\s*"value"\s*:\s*)"[^"]*"')
+SECRET_PAIR_YAML = re.compile(r"(?im)^(\s*-?\s*name:\s*['\"]?" + SECRET_NAMES + r"['\"]?\s*\n\s*value:\s*)(\S.*)$")
 REDACTED = "REDACTED"
+
+
+def without_secrets(text: str) -> str:
+    """Tokens, keys, certificates and passwords replaced, by every pattern gpuwiz knows (capture and
+    run logs alike; hostnames, serials and ids are the Redactor's)."""
+    text = PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----\n{REDACTED}\n-----END {m.group(1)}-----", text)
+    text = SECRET_PAIR_YAML.sub(lambda m: m.group(1) + REDACTED, text)
+    text = SECRET_YAML.sub(lambda m: m.group(1) + REDACTED, text)
+    text = SECRET_PAIR_JSON.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+    text = SECRET_JSON.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+    text = SECRET_TOML.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+    text = SECRET_FLAG.sub(lambda m: m.group(1) + REDACTED, text)
+    text = SECRET_ENV.sub(lambda m: m.group(1) + REDACTED, text)
+    text = URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+    text = BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    return JWT.sub(REDACTED, text)
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def without_secret_fields(value: Any) -> Any:
+    """A Kubernetes JSON document redacted by its structure, not by patterns: every container env
+    value (the probes read none), Secrets' data, and the copies of whole objects kubectl keeps
+    (managedFields, the last-applied annotation) — a value under any name is caught."""
+    if isinstance(value, list):
+        return [without_secret_fields(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key == "managedFields":
+            continue
+        if key == "annotations" and isinstance(item, dict):
+            item = {k: v for k, v in item.items() if k != LAST_APPLIED}
+        elif key == "env" and isinstance(item, list):
+            item = [{**e, "value": REDACTED} if isinstance(e, dict) and "value" in e else e for e in item]
+        elif key in ("data", "stringData") and value.get("kind") == "Secret" and isinstance(item, dict):
+            item = dict.fromkeys(item, REDACTED)
+        out[key] = without_secret_fields(item)
+    return out
 
 
 @dataclass
@@ -54,12 +108,7 @@ class Redactor:
         return self._macs[key]
 
     def text(self, value: str) -> str:
-        value = PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----\n{REDACTED}\n-----END {m.group(1)}-----", value)
-        value = SECRET_YAML.sub(lambda m: m.group(1) + REDACTED, value)
-        value = SECRET_JSON.sub(lambda m: m.group(1) + f'"{REDACTED}"', value)
-        value = SECRET_TOML.sub(lambda m: m.group(1) + f'"{REDACTED}"', value)
-        value = BEARER.sub(lambda m: m.group(1) + REDACTED, value)
-        value = JWT.sub(REDACTED, value)
+        value = without_secrets(value)
         value = UUID.sub(self._uuid, value)
         value = MAC.sub(self._mac, value)
         for serial in self.serials:

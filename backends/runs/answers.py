@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tomlkit
+
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import LAYERS
 from gpuwiz.backends.planners.choices import Choice, Selections, effective, selections_from_answers

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Mapping, TextIO
 
 from gpuwiz.backends.machine.logs import log_dir
-from gpuwiz.backends.machine.redact import BEARER, JWT, PEM, REDACTED, SECRET_JSON, SECRET_TOML, SECRET_YAML
+from gpuwiz.backends.machine.redact import REDACTED, without_secrets
 
 
 def redact_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -23,12 +23,7 @@ def redact_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    text = PEM.sub(lambda m: f"-----BEGIN {m.group(1)}-----\n{REDACTED}\n-----END {m.group(1)}-----", text)
-    text = SECRET_YAML.sub(lambda m: m.group(1) + REDACTED, text)
-    text = SECRET_JSON.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
-    text = SECRET_TOML.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
-    text = BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-    return JWT.sub(REDACTED, text)
+    return without_secrets(text)
 
 
 class RunLog:

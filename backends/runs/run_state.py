@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 import tomlkit
+
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.machine.host import WriteResult, atomic_write
 from gpuwiz.backends.machine.logs import state_dir

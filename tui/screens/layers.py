@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList
+
 from gpuwiz.backends.doctor import DoctorReport, run_doctor
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import LAYERS, Layer, Status
@@ -9,12 +16,6 @@ from gpuwiz.backends.planners.choices import Choice, effective
 from gpuwiz.backends.planners.registry import build_plan, offered_choices
 from gpuwiz.backends.runs.executor import RunStatus
 from gpuwiz.backends.runs.plan import Plan
-from textual import work
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList
 
 from ..facts_view import layer_rows
 from ..widgets.choices_panel import ChoiceChanged, ChoicesPanel

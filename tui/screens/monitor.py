@@ -14,16 +14,17 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from gpuwiz.backends.machine.processes import in_initial_pid_namespace
-from gpuwiz.backends.nvml.history import METRICS, History
-from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
-from gpuwiz.backends.nvml.sampler import NvmlSampler
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
+
+from gpuwiz.backends.machine.processes import in_initial_pid_namespace
+from gpuwiz.backends.nvml.history import METRICS, History
+from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
+from gpuwiz.backends.nvml.sampler import NvmlSampler
 
 from ..monitor_view import SORT_KEYS, ViewOptions, render, visible_processes
 from ..widgets.lines_view import LinesView

@@ -9,17 +9,18 @@ import queue
 import threading
 import time
 
-from gpuwiz.backends.packages.apt_progress import AptProgress
-from gpuwiz.backends.runs.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
-from gpuwiz.backends.runs.plan import Plan
-from gpuwiz.backends.runs.run_log import RunLog
-from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
+
+from gpuwiz.backends.packages.apt_progress import AptProgress
+from gpuwiz.backends.runs.executor import EventKind, Executor, RunOutcome, RunStatus, StepEvent
+from gpuwiz.backends.runs.plan import Plan
+from gpuwiz.backends.runs.run_log import RunLog
+from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
 
 from ..hangup import leave_hung_up_terminal
 

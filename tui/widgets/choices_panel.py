@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.planners.choices import Choice
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Label, Select, Static
+
+from gpuwiz.backends.planners.choices import Choice
 
 
 def select_id(key: str) -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import shlex
 
-from gpuwiz.backends.findings import Finding, Layer, Status
-from gpuwiz.backends.planners.choices import Choice
-from gpuwiz.backends.runs.plan import Step
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
+
+from gpuwiz.backends.findings import Finding, Layer, Status
+from gpuwiz.backends.planners.choices import Choice
+from gpuwiz.backends.runs.plan import Step
 
 from ..report_text import MARKS
 from .choices_panel import ChoicesPanel

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from gpuwiz.backends.findings import LAYERS, Layer, Status
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from gpuwiz.backends.findings import LAYERS, Layer, Status
 
 from ..report_text import MARKS
 
