@@ -34,6 +34,17 @@ def _wait_for(session: str, text: str, timeout: float = 20) -> str:
     raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
 
 
+def _wait_gone(session: str, text: str, timeout: float = 20) -> str:
+    """Until `text` (a modal's) is off the screen: keys sent before that would go to the modal."""
+    deadline = time.time() + timeout
+    screen = _capture(session)
+    while text in screen and time.time() < deadline:
+        time.sleep(0.2)
+        screen = _capture(session)
+    assert text not in screen, f"{text!r} stayed; screen was:\n{screen}"
+    return screen
+
+
 @pytest.mark.parametrize("no_color", [False, True])
 def test_wizard_shell_in_tmux(tmp_path, no_color):
     session = f"gpuwiz-test-{os.getpid()}-{int(no_color)}"
@@ -92,6 +103,7 @@ def test_run_a_layer_then_the_monitor_keys_only(tmp_path):
         _wait_for(session, "Go on with Container toolkit")  # as after a real reboot
         _wait_for(session, "2. ✓ Driver")
         _keys(session, "y")
+        _wait_gone(session, "Go on with Container toolkit")
         _wait_for(session, "Container toolkit  ")  # the toolkit layer is shown
         _keys(session, "x")
         _wait_for(session, "Run (y)")
@@ -152,6 +164,7 @@ def test_a_changed_install_method_runs_in_tmux(tmp_path):
         _keys(session, "q")
         _wait_for(session, "Go on with Container toolkit")
         _keys(session, "n")
+        _wait_gone(session, "Go on with Container toolkit")
         _wait_for(session, "2. ✓ Driver")
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
@@ -198,6 +211,7 @@ def test_an_answers_file_with_the_cuda_repo_runs_in_tmux(tmp_path):
         _keys(session, "q")
         _wait_for(session, "Go on with Container toolkit")
         _keys(session, "n")
+        _wait_gone(session, "Go on with Container toolkit")
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
     finally:
