@@ -58,7 +58,7 @@ SNAPSHOT_STATE = "/tmp/gpuwiz-snapshot-state"  # the same path in every checkout
 @pytest.fixture(autouse=True)
 def state_home(request, tmp_path_factory, monkeypatch):
     """Every test's run logs, run state and backups go to a folder of its own, never the user's.
-    A snapshot shows a run's log path, so there it is a fixed folder and a fixed time stamp."""
+    A snapshot shows a run's log path and its steps' times, so there they are fixed."""
     import shutil
     import types
 
@@ -70,5 +70,9 @@ def state_home(request, tmp_path_factory, monkeypatch):
         monkeypatch.setattr(
             gpuwiz.backends.runs.run_log, "time", types.SimpleNamespace(strftime=lambda fmt: "20261201-120000")
         )
+        import gpuwiz.backends.runs.executor
+
+        # and a step's "done (0.0 s)": on a busy machine a simulated step once took 0.5 s
+        monkeypatch.setattr(gpuwiz.backends.runs.executor, "time", types.SimpleNamespace(monotonic=lambda: 0.0))
     else:
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
