@@ -182,7 +182,8 @@ def test_cancel_lets_the_step_finish_and_a_second_cancel_stops_it(tmp_path, monk
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     marker = tmp_path / "finished"
-    script = f"import time, pathlib; time.sleep(1.5); pathlib.Path({str(marker)!r}).touch()"
+    # long enough for a busy CI machine to press c while it runs (1.5 s once was not, under 3.10)
+    script = f"import time, pathlib; time.sleep(5); pathlib.Path({str(marker)!r}).touch()"
     plan = Plan(
         (
             Step("driver.slow", "A slow step", Layer.DRIVER, argv=(sys.executable, "-c", script), needs_root=False),
