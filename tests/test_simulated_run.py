@@ -237,13 +237,11 @@ def test_answers_saved_on_a_node_make_the_next_node_like_it(tmp_path, name):
         driver_steps,
         notes,
     )
-    for key in saved:  # every saved key is used as given, or a note names it
-        assert key in notes or plan_uses(plan, key, saved[key]) or key.startswith(("k8s.", "driver.action")), key
+    from gpuwiz.backends.planners.registry import check_selections, load_backends
 
-
-def plan_uses(plan, key: str, value: str) -> bool:
-    """Whether nothing about `key` was said: the plan took it as given (no note names it)."""
-    return not any(key in n.text for n in plan.notes)
+    used, _ = check_selections(run_doctor(fresh()), saved, load_backends("planner"), source=path)
+    for key, value in saved.items():  # every saved key is used as given, or a note names it
+        assert used.get(key) == value or key in notes, key
 
 
 def test_answers_from_a_kubeadm_node_plan_containerd_on_a_workstation(tmp_path):
