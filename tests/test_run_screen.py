@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from textual.widgets import RichLog
 
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.findings import Layer
@@ -21,8 +22,18 @@ def app_on(profile: str, *, simulate_steps: bool = False) -> tuple[GpuwizApp, Pr
 
 
 async def settled(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+    """Until no worker runs: a finished run starts another (the diagnosis after a failure), so one
+    wait_for_complete can return before the second has begun on a busy machine."""
+    quiet = 0
+    for _ in range(200):
+        if quiet >= 3:
+            break
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        busy = any(not w.is_finished for w in pilot.app.workers) or any(
+            log.auto_scroll and log.scroll_y < log.max_scroll_y for log in pilot.app.screen.query(RichLog)
+        )
+        quiet = 0 if busy else quiet + 1
     await pilot.pause()
 
 
