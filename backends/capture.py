@@ -16,22 +16,28 @@ import tomlkit
 
 from gpuwiz.backends import __version__
 from gpuwiz.backends.gpu_records import GpuRecord, NvmlRecord
-from gpuwiz.backends.machine.host import Host
+from gpuwiz.backends.machine.host import CommandResult, Host
 from gpuwiz.backends.machine.profiles import PROFILE_FORMAT
 from gpuwiz.backends.machine.recording import RecordingHost
 from gpuwiz.backends.machine.redact import Redactor, without_secret_fields
 from gpuwiz.backends.nvml.sampler import read_nvml
+from gpuwiz.backends.probes.k8s import api_fields, api_resource
 
 
-def _structured(stdout: str) -> str:
-    """`kubectl … -o json` output redacted by its structure first (env values, Secrets, kubectl's
-    copies of whole objects), then printed as kubectl prints it."""
+def _structured(result: CommandResult) -> str:
+    """`kubectl … -o json` output cut down to the fields the k8s probe reads (api_fields), redacted
+    by its structure as a second net (env values, Secrets, kubectl's copies of whole objects), then
+    printed as kubectl prints it."""
+    stdout = result.stdout
     if not stdout.lstrip().startswith(("{", "[")):
         return stdout
     try:
         document = json.loads(stdout)
     except ValueError:
         return stdout
+    resource = api_resource(result.argv)
+    if resource is not None:
+        document = api_fields(resource, document)
     return json.dumps(without_secret_fields(document), indent=4) + "\n"
 
 
@@ -131,7 +137,7 @@ def capture_profile(host: Host, *, name: str = "captured") -> str:
     commands = tomlkit.table(is_super_table=True)
     for key, result in sorted(rec.commands.items()):
         t = tomlkit.table()
-        t.add("stdout", _ml(r.text(_structured(result.stdout))))
+        t.add("stdout", _ml(r.text(_structured(result))))
         if result.stderr:
             t.add("stderr", _ml(r.text(result.stderr)))
         t.add("returncode", result.returncode)

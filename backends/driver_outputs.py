@@ -270,6 +270,90 @@ def parse_dkms_status(text: str) -> tuple[DkmsModule, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class DkmsMakeLog:
+    """What a DKMS make.log says about one build: which module, for which kernel, and its first error."""
+
+    path: str
+    module: str | None  # "nvidia", "nvidia-current" (Debian)
+    version: str | None
+    kernel: str | None
+    error: str | None  # the compiler's first "error:" line, else make's first "*** … Error N" line
+    failed: bool  # the log records a failed build (an error line); False: no error was logged
+
+
+# dkms 2/3: "DKMS make.log for nvidia-530.30.02 for kernel 6.5.0-41-generic (x86_64)";
+# dkms 3.1+: "DKMS (dkms-3.2.1) make.log for nvidia/580.65.06 for kernel 6.15.9_1 (x86_64)".
+_MAKE_LOG_HEADER = re.compile(r"make\.log for (\S+?)[-/](\d[\w.~+:-]*) for kernel (\S+)")
+_GCC_ERROR = re.compile(r"\berror: ")
+_MAKE_ERROR = re.compile(r"^make(?:\[\d+\])?: \*\*\* .*Error \d+")
+
+
+def parse_dkms_make_log(text: str, path: str = "") -> DkmsMakeLog:
+    module = version = kernel = error = make_error = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        header = _MAKE_LOG_HEADER.search(line) if module is None else None
+        if header:
+            module, version, kernel = header.groups()
+        elif error is None and _GCC_ERROR.search(line):
+            error = line
+        elif make_error is None and _MAKE_ERROR.match(line):
+            make_error = line
+    first = error or make_error
+    return DkmsMakeLog(path, module, version, kernel, first, first is not None)
+
+
+@dataclass(frozen=True)
+class DkmsBuildFailure:
+    """A failed DKMS build as apt's terminal log records it (/var/log/apt/term.log)."""
+
+    kernel: str
+    log: str | None  # "Consult /var/lib/dkms/nvidia/580.119.02/build/make.log for more information."
+    packages: tuple[str, ...]  # the packages dpkg left unconfigured because of it
+    lines: tuple[str, ...]  # the error lines, verbatim
+
+
+_BAD_RETURN = re.compile(r"Error! Bad return status for module build on kernel: (\S+)")
+_CONSULT = re.compile(r"Consult (\S+make\.log) for more information")
+_DPKG_ERROR = re.compile(r"dpkg: error processing package (\S+?)(?::\w+)? \(--configure\)")
+
+
+def parse_apt_term_log(text: str) -> tuple[DkmsBuildFailure, ...]:
+    """The DKMS build failures of apt's last run in term.log (each run starts with "Log started:")."""
+    last = text.rsplit("Log started:", 1)[-1]
+    failures: list[DkmsBuildFailure] = []
+    kernel = log = None
+    lines: list[str] = []
+    packages: list[str] = []
+
+    def flush() -> None:
+        if kernel:
+            failures.append(DkmsBuildFailure(kernel, log, tuple(dict.fromkeys(packages)), tuple(lines)))
+
+    for raw in last.splitlines():
+        line = raw.rstrip()
+        bad = _BAD_RETURN.search(line)
+        if bad:
+            flush()
+            kernel, log, lines, packages = bad.group(1), None, [line.strip()], []
+            continue
+        if kernel is None:
+            continue
+        consult = _CONSULT.search(line)
+        dpkg = _DPKG_ERROR.search(line)
+        if consult:
+            log = consult.group(1)
+            lines.append(line.strip())
+        elif dpkg:
+            packages.append(dpkg.group(1))
+            lines.append(line.strip())
+        elif "post-installation script subprocess returned error exit status" in line:
+            lines.append(line.strip())
+    flush()
+    return tuple(failures)
+
+
 # ------------------------------------------------------------------------------------------------- kernel log
 
 BAR_INVALID = "bar-invalid"
@@ -289,6 +373,11 @@ NOVA_CORE_BOUND = "nova-core-bound"
 FALLEN_OFF_BUS = "fallen-off-bus"
 XID = "xid"
 REQUIRES_OPEN = "requires-open-modules"  # a Blackwell GPU under the proprietary kernel module
+# "RmInitAdapter: Cannot initialize GSP firmware RM" precedes the RmInitAdapter fault it explains: not a fault of
+# its own (one failed init is one fault); checks look for it among the raw lines.
+GSP_INIT_LINE = re.compile(r"RmInitAdapter: Cannot initialize GSP firmware RM")
+GSP_WPR2 = "gsp-wpr2"  # "_kgspBootGspRm: unexpected WPR2 already up": the GPU needs a reset
+FIRMWARE_LOAD = "firmware-load"  # the kernel could not load a file the module asked for (gsp*.bin)
 
 
 @dataclass(frozen=True)
@@ -329,6 +418,13 @@ _SINGLE: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
     (NONE_INITIALIZED, re.compile(r"None of the NVIDIA devices were initialized"), ()),
     (NO_DEVICES, re.compile(r"No NVIDIA (?:devices|graphics adapter) (?:probed|found)"), ()),
     (ALREADY_BOUND, re.compile(r"GPU " + _PCI + r" is already bound to (\S+?)\.?$"), ("pci", "driver")),
+    (GSP_WPR2, re.compile(r"(?:(GPU\d+) )?_kgspBootGspRm: unexpected WPR2 already up"), ("gpu",)),
+    (
+        FIRMWARE_LOAD,
+        re.compile(r"^(?:\S+ " + _PCI + r": )?Direct firmware load for (\S+) failed with error (-?\d+)"),
+        ("pci", "file", "error"),
+    ),
+    (FIRMWARE_LOAD, re.compile(r"loading (/\S+\.bin) failed with error (-?\d+)"), ("file", "error")),
     (
         KEY_REJECTED,
         re.compile(
@@ -402,6 +498,15 @@ _MULTI: tuple[tuple[str, re.Pattern[str], re.Pattern[str], tuple[str, ...]], ...
             r"NVIDIA (\S+) driver release"
         ),
         ("pci", "pci_id", "driver_version"),
+    ),
+    (
+        UNSUPPORTED_GPU,
+        re.compile(r"The NVIDIA .+ GPU installed in this system is\b"),
+        re.compile(
+            r"The NVIDIA (.+?) GPU installed in this system is supported through the NVIDIA (\d+)\.xx Legacy "
+            r"drivers\..*?The (\d+\.\d+(?:\.\d+)?) NVIDIA driver will ignore this GPU"
+        ),
+        ("gpu_name", "legacy_branch", "driver_version"),
     ),
 )
 _XID = re.compile(r"NVRM: Xid \(" + _PCI + r"\):? (\d+),\s*(.*)$")

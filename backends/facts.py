@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gpuwiz.backends.driver_outputs import DkmsModule, KernelFault, NvidiaDetectResult, UbuntuDriversDevice
+from gpuwiz.backends.driver_outputs import (
+    DkmsMakeLog,
+    DkmsModule,
+    KernelFault,
+    NvidiaDetectResult,
+    UbuntuDriversDevice,
+)
 from gpuwiz.backends.gpu_catalog import GpuModel
 from gpuwiz.backends.gpu_records import NvmlRecord
 
@@ -56,6 +62,24 @@ class HardwareFacts:
         return tuple(f for f in self.kernel_faults if f.kind in kinds)
 
 
+# dpkg's ${db:Status-Abbrev} second letter: the package's current state
+_DPKG_STATES = {
+    "n": "not-installed",
+    "c": "config-files",
+    "H": "half-installed",
+    "U": "unpacked",
+    "F": "half-configured",
+    "W": "triggers-awaiting",
+    "t": "triggers-pending",
+    "i": "installed",
+}
+
+
+def dpkg_state(abbrev: str) -> str:
+    """ "iF " -> "half-configured", "ii " -> "installed", "rc " -> "config-files"; "unknown" for anything else."""
+    return _DPKG_STATES.get(abbrev[1:2], "unknown") if len(abbrev) >= 2 else "unknown"
+
+
 @dataclass(frozen=True)
 class Package:
     name: str
@@ -65,6 +89,16 @@ class Package:
     @property
     def installed(self) -> bool:
         return self.status.startswith(("ii", "hi", "installed"))
+
+    @property
+    def state(self) -> str:
+        """dpkg's package state in words (installed, half-configured, unpacked, config-files, …)."""
+        return "installed" if self.status == "installed" else dpkg_state(self.status)
+
+    @property
+    def broken(self) -> bool:
+        """On disk but not configured: a failed maintainer script (DKMS build) left it half-done."""
+        return self.state in ("half-configured", "unpacked", "half-installed", "triggers-awaiting")
 
 
 @dataclass(frozen=True)
@@ -89,6 +123,14 @@ class DriverFacts:
     apt_sources: tuple[tuple[str, str], ...] = ()  # (path, text) of apt's source files, for the planner
     unattended_blacklist: str | None = None  # gpuwiz's unattended-upgrades blacklist file, if written
     dnf_repos: tuple[tuple[str, str], ...] = ()  # (path, text) of /etc/yum.repos.d/*.repo, for the planner
+    dkms_logs: tuple[DkmsMakeLog, ...] = ()  # make.log of nvidia DKMS builds that left no module for this kernel
+    apt_term_errors: tuple[str, ...] = ()  # DKMS/dpkg error lines of /var/log/apt/term.log's last run
+    module_signer: str | None = None  # `modinfo -F signer nvidia`: "" unsigned; None: no module or no modinfo
+    signing_keys: tuple[str, ...] = ()  # the DKMS/MOK signing certificates that exist on this machine
+    source: str | None = None  # where a driver without packages comes from: run-file, container, talos, nixos
+    source_evidence: tuple[str, ...] = ()  # the paths that say so
+    firmware_files: tuple[str, ...] = ()  # /lib/firmware/nvidia/<module version>/gsp_*.bin that exist
+    other_kernels: tuple[str, ...] = ()  # kernels with a DKMS-installed nvidia module, not the running one
 
 
 @dataclass(frozen=True)
@@ -116,6 +158,10 @@ class DockerFacts:
     service: str | None  # systemctl is-active
     daemon_runtimes: tuple[str, ...] | None  # from `docker info`; None: daemon not reachable
     started_before_hook: bool | None = None  # dockerd started before nvidia-container-runtime-hook appeared
+    config_how: str = ""  # which command line names config_path ("" : docker's default for this install)
+    other_configs: tuple[str, ...] = ()  # files other running dockerds read
+    restarted_after_edit: bool | None = None  # dockerd (re)started after config_path last changed
+    unit_drop_ins: tuple[str, ...] = ()  # systemd drop-ins of docker.service (one may override ExecStart)
 
 
 @dataclass(frozen=True)
@@ -132,6 +178,9 @@ class ContainerdFacts:
     service: str | None
     systemd_cgroup: tuple[tuple[str, bool], ...] = ()  # runtime → options.SystemdCgroup, where set
     cdi: bool | None = None  # the CRI plugin's enable_cdi; None: not set (containerd's default)
+    config_how: str = ""  # which command line names config_path ("": containerd's default file)
+    other_configs: tuple[str, ...] = ()  # files other running containerds read
+    effective_from: str = ""  # "containerd config dump" when the runtimes come from the daemon's own merge
 
 
 @dataclass(frozen=True)

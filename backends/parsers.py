@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from gpuwiz.backends.facts import OsInfo, Package
+from gpuwiz.backends.facts import OsInfo, Package, dpkg_state
 
 
 def parse_os_release(text: str) -> OsInfo:
@@ -69,6 +69,12 @@ def parse_dpkg_query(text: str) -> tuple[Package, ...]:
         if len(parts) >= 3 and parts[0]:
             out.append(Package(parts[0], parts[1], parts[2]))
     return tuple(p for p in out if p.version)
+
+
+# dpkg's db:Status-Abbrev: desired action, package state, error flag (dpkg-query(1)).
+def dpkg_on_disk(abbrev: str) -> bool:
+    """The package's files are (at least partly) there: every state but not-installed and config-files."""
+    return dpkg_state(abbrev) not in ("not-installed", "config-files", "unknown")
 
 
 def parse_rpm_query(text: str) -> tuple[Package, ...]:

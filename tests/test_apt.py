@@ -19,6 +19,7 @@ from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.host import RC_NOT_FOUND, CommandResult, RealHost
 from gpuwiz.backends.packages import apt
 from gpuwiz.backends.parsers import parse_os_release
+from gpuwiz.backends.runs.plan import Guard, Plan, Step, render_sh
 
 DATA = Path(__file__).parent / "data" / "apt"
 DEBIAN = "/etc/apt/sources.list.d/debian.sources"
@@ -151,6 +152,7 @@ def test_deb822_several_values_disabled_stanza_and_inline_key():
         ("/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\ndeb http://x\n", 2),
         ("/etc/apt/sources.list", "rpm http://x bookworm main\n", 1),
         ("/etc/apt/sources.list.d/a.sources", "\nTypes: deb\nSuites: bookworm\nComponents: main\n", 2),
+        ("/etc/apt/sources.list.d/a.sources", "Types: deb\nURIs: http://x\nSuites: x\n\n# c\nno field here\n", 6),
     ],
 )
 def test_malformed_entries_name_file_and_line(path, text, line):
@@ -273,8 +275,6 @@ def test_no_release_mirror_with_main_is_an_error():
 
 # --- Steps --------------------------------------------------------------------------------------
 
-GUARD = r"(?=.*?^Package: {}\n(?:[^\n]+\n)*?Status: {}$)"
-
 
 def test_update_step():
     step = apt.update_step()
@@ -301,16 +301,14 @@ def test_install_step_argv_and_guard():
         "Dpkg::Options::=--force-confdef",
         "-o",
         "Dpkg::Options::=--force-confold",
+        "-o",
+        "APT::Status-Fd=1",
         "nvidia-driver",
         "firmware-misc-nonfree",
     )
-    assert step.skip_if == (
-        "grep",
-        "-Pzq",
-        r"(?sm)\A"
-        + GUARD.format(r"nvidia\-driver", r"\S+ ok installed")
-        + GUARD.format(r"firmware\-misc\-nonfree", r"\S+ ok installed"),
-        "/var/lib/dpkg/status",
+    assert step.skip_if == Guard(
+        ("dpkg-query", "-W", "-f", r"${db:Status-Status}\n", "nvidia-driver", "firmware-misc-nonfree"),
+        every_line="installed",
     )
     assert (
         step.needs_root and step.verifies == ("driver.module", "driver.nvml") and step.id == "driver.install-packages"
@@ -322,8 +320,9 @@ def test_install_step_argv_and_guard():
 def test_hold_step():
     step = apt.hold_step(["nvidia-driver", "libnvidia-ml1"])
     assert step.argv == ("apt-mark", "hold", "nvidia-driver", "libnvidia-ml1")
-    assert step.skip_if[-2] == r"(?sm)\A" + GUARD.format(r"nvidia\-driver", "hold ok installed") + GUARD.format(
-        r"libnvidia\-ml1", "hold ok installed"
+    assert step.skip_if == Guard(
+        ("dpkg-query", "-W", "-f", r"${db:Status-Want} ${db:Status-Status}\n", "nvidia-driver", "libnvidia-ml1"),
+        every_line="hold installed",
     )
     assert step.verifies == ("driver.not-held",) and "version mismatch" in step.why
 
@@ -391,11 +390,15 @@ def _grep_has_pcre() -> bool:
 
 
 @pytest.mark.skipif(not _grep_has_pcre(), reason="no grep with -P (PCRE)")
-def test_install_guard_with_real_grep(tmp_path):
-    """The guard against dpkg's own states, written as dpkg writes its status file."""
-    stanza = "Package: {}\n{}Status: {}\nPriority: optional\nVersion: 1.0-1\nDescription: x\n more text\n"
-    status = tmp_path / "status"
-    status.write_text(
+def _admin_dir(tmp_path: Path) -> Path:
+    """A dpkg database (`--admindir`) whose status file holds dpkg's own states, as dpkg writes it."""
+    stanza = (
+        "Package: {}\n{}Status: {}\nPriority: optional\nMaintainer: x <x@example.invalid>\n"
+        "Architecture: amd64\nVersion: 1.0-1\nDescription: x\n more text\n"
+    )
+    admin = tmp_path / "dpkg"
+    admin.mkdir()
+    (admin / "status").write_text(
         "\n".join(
             [
                 stanza.format("bash", "Essential: yes\n", "install ok installed"),
@@ -406,16 +409,47 @@ def test_install_guard_with_real_grep(tmp_path):
             ]
         )
     )
+    return admin
 
-    def guard(argv: tuple[str, ...]) -> int:
-        return subprocess.run([*argv[:-1], str(status)]).returncode
 
-    assert guard(apt.installed_check(["bash"])) == 0
-    assert guard(apt.installed_check(["bash", "libnvidia-ml1"])) == 0
+def _with_admin_dir(guard: Guard, admin: Path) -> Guard:
+    """The plans' guard reads the machine's database; the test points it at its own."""
+    assert guard.argv[0] == "dpkg-query" and not any(a.startswith("--admindir") for a in guard.argv)
+    return replace(guard, argv=(guard.argv[0], f"--admindir={admin}", *guard.argv[1:]))
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs dpkg-query")
+def test_install_guard_with_real_dpkg_query(tmp_path):
+    """The guards as the executor runs them, against dpkg's own states."""
+    admin = _admin_dir(tmp_path)
+
+    def holds(guard: Guard) -> bool:
+        done = subprocess.run(_with_admin_dir(guard, admin).argv, capture_output=True, text=True)
+        return guard.holds(done.returncode, done.stdout.splitlines() + done.stderr.splitlines())
+
+    assert holds(apt.installed_check(["bash"]))
+    assert holds(apt.installed_check(["bash", "libnvidia-ml1"]))
     for absent in ("nvidia-driver", "nvidia-kernel-dkms", "nvidia-driver-bin", "nvidia", "libnvidia-ml"):
-        assert guard(apt.installed_check(["bash", absent])) == 1, absent
-    assert guard(apt.held_check(["libnvidia-ml1"])) == 0
-    assert guard(apt.held_check(["libnvidia-ml1", "bash"])) == 1
+        assert not holds(apt.installed_check(["bash", absent])), absent
+    assert not holds(apt.installed_check(["nvidia-container-toolkit=1.17.8-1"]))  # a pinned install still runs
+    assert holds(apt.held_check(["libnvidia-ml1"]))
+    assert not holds(apt.held_check(["libnvidia-ml1", "bash"]))
+    assert not holds(apt.held_check(["libnvidia-ml1", "nvidia"]))
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None or shutil.which("bash") is None, reason="needs dpkg-query")
+@pytest.mark.parametrize(
+    "packages, skipped",
+    [(["bash", "libnvidia-ml1"], True), (["bash", "nvidia-driver"], False), (["bash", "nvidia"], False)],
+)
+def test_install_guard_in_the_sh_script(tmp_path, packages, skipped):
+    """`plan --format sh`'s guard (set -euo pipefail) against the same database."""
+    guard = _with_admin_dir(apt.installed_check(packages), _admin_dir(tmp_path))
+    marker = tmp_path / "ran"
+    plan = Plan((Step("x", "x", Layer.DRIVER, argv=("touch", str(marker)), skip_if=guard, needs_root=False),))
+    done = subprocess.run(["bash", "-c", render_sh(plan)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert marker.exists() is not skipped
 
 
 # --- apt-get's outputs -------------------------------------------------------------------------
@@ -581,7 +615,9 @@ def test_real_apt_plans_nvidia_driver_from_private_lists(tmp_path):
     names = set(result.names)
     assert {"nvidia-driver", "nvidia-kernel-dkms", "libcuda1"} <= names
     # libnvidia-ml1 is planned, unless it is installed already (the CI script installs it)
-    nvml_installed = host.run(apt.installed_check(["libnvidia-ml1"])).ok
+    guard = apt.installed_check(["libnvidia-ml1"])
+    checked = host.run(guard.argv)
+    nvml_installed = guard.holds(checked.returncode, (checked.stdout + checked.stderr).splitlines())
     assert "libnvidia-ml1" in names or nvml_installed
     assert result.package("nvidia-driver").version.startswith("535.")
     assert time.monotonic() - started < 60

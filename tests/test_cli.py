@@ -102,7 +102,7 @@ def test_plan_formats_without_planners():
     sh = gpuwiz("plan", "--profile", "no-gpu", "--format", "sh")
     assert sh.stdout.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in sh.stdout
     doc = json.loads(gpuwiz("plan", "--profile", "no-gpu", "--format", "json").stdout)
-    assert doc["format"] == 1 and doc["steps"] == []
+    assert doc["format"] == 2 and doc["steps"] == []
 
 
 @pytest.mark.parametrize(

@@ -172,10 +172,13 @@ def test_trixie_installs_its_open_modules(profile_host):
 
 
 def test_answers_tables_become_selections():
-    assert selections_from_answers({"driver": {"branch": 570, "method": "cuda-repo"}}, source="a.toml") == {
+    assert selections_from_answers({"driver": {"branch": "570", "method": "cuda-repo"}}, source="a.toml") == {
         "driver.branch": "570",
         "driver.method": "cuda-repo",
     }
+    # docs/answers.md says a string: an integer is refused with the spelling that works
+    with pytest.raises(InputError, match=r'a.toml: driver.branch: must be a string: write branch = "570"'):
+        selections_from_answers({"driver": {"branch": 570}}, source="a.toml")
     with pytest.raises(InputError, match=r"a.toml: \[drivers\]: not a layer"):
         selections_from_answers({"drivers": {"branch": "570"}}, source="a.toml")
     with pytest.raises(InputError, match="driver.branch: must be a string"):

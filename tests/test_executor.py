@@ -15,7 +15,7 @@ from gpuwiz.backends.machine.host import RealHost
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.runs.executor import EventKind, Executor, RunStatus
-from gpuwiz.backends.runs.plan import FileEdit, Plan, Step
+from gpuwiz.backends.runs.plan import FileEdit, Guard, Plan, Step
 from gpuwiz.backends.runs.rollback import apply_rollback, rollback_actions
 from gpuwiz.backends.runs.run_log import RunLog, redact_secrets
 from gpuwiz.backends.runs.run_state import RunState, files_of, load_state, save_state, state_path
@@ -105,13 +105,31 @@ def test_steps_check_before_they_act(tmp_path):
     target.write_text("already\n")
     plan = Plan(
         (
-            sh("raise SystemExit('must not run')", skip_if=(PY, "-c", "pass")),
+            sh("raise SystemExit('must not run')", skip_if=Guard((PY, "-c", "pass"))),
             edit_step(target, "already\n", "already\n"),
         )
     )
     outcome, events = run(plan)
     assert outcome.status is RunStatus.DONE and not outcome.writes
     assert kinds(events) == [("started", 0), ("skipped", 0), ("started", 1), ("skipped", 1)]
+
+
+@pytest.mark.parametrize(
+    "prints, done",
+    [
+        ("print('installed'); print('installed')", True),
+        ("print('installed'); print('config-files')", False),
+        ("import sys; print('installed'); print('dpkg-query: no packages found matching x', file=sys.stderr)", False),
+        ("pass", False),  # exits 0 but says nothing
+        ("print('installed'); raise SystemExit(1)", False),
+    ],
+)
+def test_a_guard_that_reads_output(prints, done):
+    guard = Guard((PY, "-c", prints), every_line="installed")
+    outcome, events = run(Plan((sh("print('acted')", skip_if=guard),)))
+    assert outcome.status is RunStatus.DONE
+    assert (("skipped", 0) in kinds(events)) is done
+    assert any(e.text == "acted" for e in events) is not done
 
 
 def test_a_file_changed_since_the_plan_is_not_overwritten(tmp_path):

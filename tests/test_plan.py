@@ -10,7 +10,16 @@ import subprocess
 import pytest
 
 from gpuwiz.backends.findings import Layer
-from gpuwiz.backends.runs.plan import FileEdit, Plan, PlanNote, Step, plan_document, render_sh, render_text
+from gpuwiz.backends.runs.plan import (
+    FileEdit,
+    Guard,
+    Plan,
+    PlanNote,
+    Step,
+    plan_document,
+    render_sh,
+    render_text,
+)
 
 
 def _plan(tmp_path, *, root=False):
@@ -22,7 +31,7 @@ def _plan(tmp_path, *, root=False):
                 "Install the toolkit",
                 Layer.TOOLKIT,
                 argv=("touch", str(tmp_path / "installed")),
-                skip_if=("test", "-e", str(tmp_path / "installed")),
+                skip_if=Guard(("test", "-e", str(tmp_path / "installed"))),
                 needs_root=root,
                 why="containers need nvidia-container-runtime",
             ),
@@ -45,6 +54,8 @@ def test_step_needs_exactly_one_action():
         Step("x", "x", Layer.DRIVER)
     with pytest.raises(ValueError):
         Step("x", "x", Layer.DRIVER, argv=("true",), edit=FileEdit("/x", ""))
+    with pytest.raises(TypeError):  # an argv alone is no guard any more
+        Step("x", "x", Layer.DRIVER, argv=("true",), skip_if=("true",))
 
 
 def test_empty_plan_says_nothing_to_do():
@@ -56,6 +67,7 @@ def test_empty_plan_says_nothing_to_do():
 
 def test_text_shows_commands_diffs_and_reboot(tmp_path):
     text = render_text(_plan(tmp_path))
+    assert f"   skipped when: test -e {tmp_path}/installed succeeds\n" in text
     assert f"$ touch {tmp_path}/installed" in text
     assert '+  "runtimes": {"nvidia": {}}' in text
     assert "then: reboot" in text
@@ -63,8 +75,10 @@ def test_text_shows_commands_diffs_and_reboot(tmp_path):
 
 def test_json_document(tmp_path):
     doc = plan_document(_plan(tmp_path), profile="x")
-    assert doc["format"] == 1 and doc["needs_reboot"] is True
+    assert doc["format"] == 2 and doc["needs_reboot"] is True
     assert doc["steps"][0]["layer"] == "toolkit"
+    assert doc["steps"][0]["skip_if"] == {"argv": ["test", "-e", str(tmp_path / "installed")], "every_line": None}
+    assert doc["steps"][1]["skip_if"] is None
     assert doc["steps"][1]["edit"]["diff"].startswith("---")
     json.dumps(doc)
 
@@ -117,3 +131,40 @@ def test_sh_handles_paths_with_spaces(tmp_path):
     subprocess.run(["bash", "-c", render_sh(plan)], check=True, env=env)
     assert target.read_text() == "new\n"
     assert [p.read_text() for p in (tmp_path / "state").rglob("a file.conf")] == ["old\n"]
+
+
+def _dpkg_guarded(tmp_path, guard: Guard) -> Plan:
+    return Plan((Step("x", "x", Layer.DRIVER, argv=("touch", str(tmp_path / "ran")), skip_if=guard, needs_root=False),))
+
+
+def test_a_guard_that_reads_output_in_text_and_sh(tmp_path):
+    guard = Guard(("dpkg-query", "-W", "-f", r"${db:Status-Status}\n", "nvidia-driver", "libcuda1"), "installed")
+    text = render_text(_dpkg_guarded(tmp_path, guard)).splitlines()
+    assert (
+        r"""   skipped when: dpkg-query -W -f '${db:Status-Status}\n' nvidia-driver libcuda1 prints only "installed" lines"""
+        in text
+    )
+    sh = render_sh(_dpkg_guarded(tmp_path, guard)).splitlines()
+    assert (
+        r"""if [ "$(dpkg-query -W -f '${db:Status-Status}\n' nvidia-driver libcuda1 2>&1 | sort -u)" != installed ]; then"""
+        in sh
+    )
+    held = Guard(("dpkg-query", "-W", "-f", r"${db:Status-Want} ${db:Status-Status}\n", "x"), "hold installed")
+    assert """2>&1 | sort -u)" != 'hold installed' ]; then""" in render_sh(_dpkg_guarded(tmp_path, held))
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(
+    "prints, skipped",
+    [
+        ("printf 'installed\\ninstalled\\n'", True),
+        ("printf 'installed\\nconfig-files\\n'", False),
+        ("printf 'installed\\n'; echo 'dpkg-query: no packages found matching x' >&2; exit 1", False),
+        ("true", False),
+    ],
+)
+def test_sh_guard_that_reads_output_runs_under_set_e(tmp_path, prints, skipped):
+    plan = _dpkg_guarded(tmp_path, Guard(("sh", "-c", prints), "installed"))
+    done = subprocess.run(["bash", "-c", render_sh(plan)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ran").exists() is not skipped

@@ -164,3 +164,35 @@ def test_kubernetes_json_is_redacted_by_its_structure(profile_host):
     assert (
         run_doctor(replayed).layer(run_doctor(planted).layers[-1].layer).status is run_doctor(planted).layers[-1].status
     )
+
+
+def test_capture_keeps_only_the_daemonset_fields_the_probe_reads(profile_host):
+    """A secret in a DaemonSet's env (under a name no pattern knows) or its args never reaches the
+    profile: capture keeps the fields find_gpu_daemonsets reads, and the replay finds the same."""
+    import json
+    from dataclasses import replace
+
+    from gpuwiz.backends.machine.profiles import CommandAnswer
+    from gpuwiz.backends.probes.k8s import api_fields, probe_k8s
+
+    host = profile_host("homelab-ready")
+    key = next(k for k in host.profile.commands if "get daemonsets" in k)
+    document = json.loads(host.profile.commands[key].stdout)
+    container = document["items"][0]["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [*container.get("env", []), {"name": "PLUGIN_CONFIG", "value": "planted-env-8c1f"}]
+    container["args"] = ["--endpoint=https://planted-args-77.example"]
+    planted = ProfileHost(
+        replace(host.profile, commands={**host.profile.commands, key: CommandAnswer(json.dumps(document))})
+    )
+
+    text = capture_profile(planted, name="planted")
+    assert "planted-env-8c1f" not in text and "planted-args-77" not in text and "PLUGIN_CONFIG" not in text
+    captured = parse_profile(text, "planted.toml")
+    daemonsets = json.loads(next(a.stdout for k, a in captured.commands.items() if "get daemonsets" in k))
+    assert daemonsets == api_fields("daemonsets", document)
+    assert all(
+        set(item) == {"metadata"} and set(item["metadata"]) <= {"name", "namespace"} for item in daemonsets["items"]
+    )
+    before, after = probe_k8s(planted), probe_k8s(ProfileHost(captured))
+    assert after.device_plugin == before.device_plugin is not None
+    assert (after.gpu_operator, after.plugin_pods) == (before.gpu_operator, before.plugin_pods)  # names redacted

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from gpuwiz.backends.packages.apt_progress import AptProgress
 from gpuwiz.backends.runs.executor import EventKind, Executor, RunStatus, StepEvent
 from gpuwiz.backends.runs.plan import Plan
 from gpuwiz.backends.runs.run_log import RunLog
@@ -72,6 +73,7 @@ def run_plan_in_terminal(
         transient=True,
     ) as progress:
         task = progress.add_task("plan", total=total)
+        apt = [AptProgress()]  # the running step's
 
         def emit(event: StepEvent) -> None:
             try:
@@ -83,10 +85,15 @@ def run_plan_in_terminal(
             out = progress.console if console.is_terminal else console
             n = f"[{event.index + 1}/{total}]"
             if event.kind is EventKind.STARTED:
+                apt[0] = AptProgress()
                 out.print(Text(f"{n} {event.step.layer.value}: {event.step.title}", style="bold"))
                 progress.update(task, description=event.step.title[:40])
             elif event.kind is EventKind.OUTPUT:
-                out.print(Text("    " + event.text, style="dim"), soft_wrap=True)
+                shown = apt[0].feed(event.text)  # apt's status lines are for the bar, not for people
+                if apt[0].label:
+                    progress.update(task, description=apt[0].label[:40])
+                if shown is not None:
+                    out.print(Text("    " + shown, style="dim"), soft_wrap=True)
             elif event.kind is EventKind.SKIPPED:
                 out.print(Text(f"    = {event.text}", style="cyan"))
                 progress.advance(task)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 from typing import Any, Sequence
 
@@ -128,10 +130,42 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="default: nvidia-container-runtime (docker), its absolute path (containerd, CRI-O)",
     )
-    conf.add_argument("--dry-run", action="store_true", help="print each resulting file after a '# path' line")
+    conf.add_argument(
+        "--dry-run",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_flag,
+        metavar="BOOL",
+        help="print each resulting file after a '# path' line",
+    )
+    conf.add_argument(
+        "--config-mode",
+        type=_config_mode,
+        default="config-file",
+        metavar="MODE",
+        help="config-file (default): a runtime entry; oci-hook: the OCI prestart hook file instead (CRI-O, podman)",
+    )
+    conf.add_argument("--oci-hook-path", default="", metavar="PATH", help="oci-hook: the hook file (default: print it)")
+    conf.add_argument(
+        "--nvidia-runtime-hook-path",
+        "--runtime-hook-path",
+        dest="hook_binary",
+        default="/usr/bin/nvidia-container-runtime-hook",
+        metavar="P",
+        help="oci-hook: the hook executable",
+    )
+    conf.add_argument(
+        "--config-source",
+        type=_config_sources,
+        default=("file",),
+        metavar="SOURCES",
+        help="file (default) or command (containerd config dump, crio status config), or both in order: command,file",
+    )
+    conf.add_argument("--executable-path", metavar="P", help="the runtime's executable for --config-source command")
 
     monitor = command(sub, "monitor", help="live GPU panels and processes (NVML); --once / --json print one sample")
-    monitor.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples (>= 0.2)")
+    monitor.add_argument("--interval", type=_seconds, default=1.0, metavar="S", help="seconds between samples (>= 0.2)")
     monitor.add_argument("--once", action="store_true", help="print one sample as a table and exit")
     monitor.add_argument("--json", action="store_true", help="print one sample as JSON (gpuwiz help monitor-json)")
     monitor.add_argument("--readonly", action="store_true", help="never signal a process")
@@ -153,6 +187,36 @@ def build_parser() -> argparse.ArgumentParser:
     topics = command(sub, "help", parents=[], help="show a reference page that ships with gpuwiz")
     topics.add_argument("topic", nargs="?", metavar="TOPIC")
     return parser
+
+
+RUNTIME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (a finite number, e.g. 1 or 0.5)")
+    return value
+
+
+CONFIG_MODES = {"config-file": "config-file", "config": "config-file", "oci-hook": "oci-hook", "hook": "oci-hook"}
+
+
+def _config_mode(text: str) -> str:
+    mode = CONFIG_MODES.get(text.strip().lower())
+    if mode is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: config-file or oci-hook")
+    return mode
+
+
+def _config_sources(text: str) -> tuple[str, ...]:
+    sources = tuple(s.strip().lower() for s in text.split(","))
+    if not all(s in ("file", "command") for s in sources):
+        raise argparse.ArgumentTypeError(f"{text!r}: file, command, or both in order (command,file)")
+    return sources
 
 
 def _flag(text: str) -> bool:
@@ -339,8 +403,16 @@ def cmd_rollback(args: argparse.Namespace, env: dict[str, str]) -> int:
 def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
     from gpuwiz.backends.configs.containerd_edit import RuntimeSettings
     from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure
-    from gpuwiz.backends.errors import ActionFailed
+    from gpuwiz.backends.errors import ActionFailed, UsageError
+    from gpuwiz.backends.runs.file_writes import write_fresh
+    from gpuwiz.backends.runs.run_state import record_files_run
 
+    if args.config is not None and not args.config.strip():
+        raise UsageError("--config '': an empty path; name the config file, or leave --config out for the default")
+    if not RUNTIME_NAME.fullmatch(args.runtime_name):
+        raise UsageError(
+            f"--runtime-name {args.runtime_name!r}: letters, digits, '.', '_' and '-' only (it becomes a config key)"
+        )
     drop_in = args.drop_in
     if drop_in is not None and drop_in.strip().lower() in ("", "none"):
         drop_in = ""
@@ -348,29 +420,43 @@ def cmd_runtime(args: argparse.Namespace, env: dict[str, str]) -> int:
         name=args.runtime_name, path=args.runtime_path or "", set_as_default=args.set_as_default, cdi=args.cdi
     )
     request = ConfigureRequest(
-        args.runtime, args.config, drop_in, settings, runtime_path_given=args.runtime_path is not None
+        args.runtime,
+        args.config,
+        drop_in,
+        settings,
+        runtime_path_given=args.runtime_path is not None,
+        mode=args.config_mode,
+        hook_file=args.oci_hook_path,
+        hook_binary=args.hook_binary,
+        config_sources=args.config_source,
+        executable=args.executable_path,
     )
-    host, _ = _host(args, env)
-    result = configure(host, request)
+    host, profile = _host(args, env)
     if args.dry_run:
+        result = configure(host, request)
         for edit in result.edits:
             sys.stdout.write(f"# {edit.path}\n{edit.new_text}")
+        sys.stdout.write(result.output)
         for note in result.notes:
             print(f"gpuwiz: {note}", file=sys.stderr)
-        if not result.edits:
+        if not result.edits and not result.output:
             print("gpuwiz: nothing to change", file=sys.stderr)
         return EXIT_OK
-    for edit in result.edits:
-        try:
-            written = host.write_text(edit.path, edit.new_text, mode=edit.mode)
-        except OSError as exc:
-            hint = " (run it with sudo)" if isinstance(exc, PermissionError) else ""
-            raise ActionFailed(f"cannot write {edit.path}: {exc.strerror}{hint}") from None
-        backup = f" (backup: {written.backup})" if written.backup else ""
-        print(f"gpuwiz: wrote {edit.path}{backup}")
+    try:
+        result, written = write_fresh(host, lambda: configure(host, request), lambda r: r.edits)
+    except OSError as exc:
+        hint = " (run it with sudo)" if isinstance(exc, PermissionError) else ""
+        where = f" {exc.filename}" if exc.filename else ""
+        raise ActionFailed(f"cannot write{where}: {exc.strerror or exc}{hint}; nothing was changed") from None
+    for done in written:
+        backup = f" (backup: {done.backup})" if done.backup else ""
+        print(f"gpuwiz: wrote {done.path}{backup}")
+    if written:
+        record_files_run(env, "runtime.configure", written, profile=profile or "")
+    sys.stdout.write(result.output)
     for note in result.notes:
-        print(f"gpuwiz: {note}")
-    if not result.edits:
+        print(f"gpuwiz: {note}", file=sys.stderr if result.output else sys.stdout)
+    if not result.edits and not result.output:
         print(f"gpuwiz: nothing to change: the {settings.name} runtime is configured already")
     elif result.restart:
         print(f"gpuwiz: restart {result.restart} to load it: sudo systemctl restart {result.restart}")

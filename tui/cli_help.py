@@ -67,6 +67,8 @@ COMMANDS = {
             "sudo gpuwiz runtime configure --runtime docker --set-as-default",
             "sudo gpuwiz runtime configure --runtime containerd --drop-in /etc/containerd/conf.d/99-nvidia.toml",
             "gpuwiz runtime configure --runtime crio --dry-run",
+            "sudo gpuwiz runtime configure --runtime containerd --config-source command,file",
+            "sudo gpuwiz runtime configure --config-mode oci-hook --oci-hook-path /etc/containers/oci/hooks.d/99-nvidia.json",
         ),
         f"0 written (or printed with --dry-run), 1 a file could not be written, {USAGE}",
         "runtime-configure",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gpuwiz.backends.driver_outputs import BAR_INVALID, FALLEN_OFF_BUS, UNSUPPORTED_GPU, KernelFault
+from gpuwiz.backends.driver_outputs import BAR_INVALID, FALLEN_OFF_BUS, XID, KernelFault
 from gpuwiz.backends.facts import HardwareFacts, PciDevice
 from gpuwiz.backends.findings import Finding, Layer, Status
 from gpuwiz.backends.gpu_catalog import ARCHITECTURES, PRE_KEPLER, recommend_branch
+from gpuwiz.backends.xid_catalog import MEMORY, NVLINK, OTHER, xid_info
 
 L = Layer.HARDWARE
 # Platforms the NVIDIA Container Toolkit documents as supported (install guide, 2025).
@@ -100,6 +101,16 @@ def once(faults: tuple[KernelFault, ...]) -> list[KernelFault]:
 
 def bar_faults(f: HardwareFacts) -> list[KernelFault]:
     return once(f.faults(BAR_INVALID))
+
+
+def xid_faults(f: HardwareFacts) -> list[KernelFault]:
+    """Xids other than 79, each (GPU, Xid) once; an Xid 45 "caused by previous Xid N" is that N's consequence."""
+    seen: dict[tuple[str | None, str | None], KernelFault] = {}
+    for x in f.faults(XID):
+        if "caused by previous Xid" in (x.get("message") or ""):
+            continue
+        seen.setdefault((x.get("pci"), x.get("xid")), x)
+    return list(seen.values())
 
 
 def check_hardware(f: HardwareFacts) -> list[Finding]:
@@ -217,16 +228,49 @@ def _kernel_faults(f: HardwareFacts) -> list[Finding]:
                 tuple(x.line for x in fallen[:3]),
             )
         )
-    unsupported = once(f.faults(UNSUPPORTED_GPU))
-    if unsupported:
+    # "not supported by the NNN driver release" is the driver layer's (driver.unsupported-gpu): it names the branch
+    out += _xid_findings(f)
+    return out
+
+
+# Row 29, the hardware's side (the application's, GSP and timeout Xids are the driver layer's findings).
+_XID_FIXES = {
+    MEMORY: (
+        "hardware.xid-memory",
+        "Reset the GPU when it is idle (nvidia-smi -r -i N) or reboot, so the bad row is remapped or the page retired; "
+        "check nvidia-smi -q -d ROW_REMAPPER,PAGE_RETIREMENT — if it keeps happening or remapping failed, RMA the card.",
+    ),
+    NVLINK: (
+        "hardware.xid-nvlink",
+        "Check the NVLink bridges / NVSwitch trays and that nvidia-fabricmanager runs with the driver's version "
+        "(systemctl status nvidia-fabricmanager); reset the GPUs or reboot; if it recurs, ask the vendor.",
+    ),
+    OTHER: ("hardware.xid", "Look the number up in NVIDIA's Xid catalogue (docs.nvidia.com/deploy/xid-errors)."),
+}
+
+
+def _xid_findings(f: HardwareFacts) -> list[Finding]:
+    grouped: dict[str, list[KernelFault]] = {}
+    for x in xid_faults(f):
+        kind = xid_info(x.get("xid") or "").kind
+        if kind in _XID_FIXES:
+            grouped.setdefault(kind, []).append(x)
+    out = []
+    for kind, faults in grouped.items():
+        finding_id, fix = _XID_FIXES[kind]
+        infos = {xid_info(x.get("xid") or ""): None for x in faults}
+        severe = any(i.severe for i in infos)
+        gpus = ", ".join(sorted({x.get("pci") or "?" for x in faults}))
         out.append(
             Finding(
-                "hardware.unsupported-by-driver",
+                finding_id,
                 L,
-                Status.FAIL,
-                "The installed NVIDIA driver says it does not support this GPU.",
-                "Install a driver branch that supports it (see hardware.driver-support); legacy cards need a legacy branch.",
-                tuple(x.line for x in unsupported[:3]),
+                Status.FAIL if severe and kind != OTHER else Status.WARN,
+                "Xid "
+                + ", ".join(f"{i.code} ({i.meaning})" for i in sorted(infos, key=lambda i: i.code))
+                + f" on {gpus}.",
+                fix,
+                tuple(x.line for x in faults[:3]),
             )
         )
     return out

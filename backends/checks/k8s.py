@@ -1,4 +1,8 @@
-"""Kubernetes checks: cluster reachable, RuntimeClass, device plugin or operator, GPUs allocatable."""
+"""Kubernetes checks: cluster reachable, RuntimeClass, device plugin or operator, GPUs allocatable.
+
+DIAGNOSTICS.md row 26: a node is one whose kubelet runs (probes/k8s.py kubelet_argv), whatever its
+flavour (kops, EKS, AKS, GKE, kubespray, Talos, else "kubelet (flavour not recognised)"): k8s.cluster.
+"""
 
 from __future__ import annotations
 

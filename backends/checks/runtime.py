@@ -1,4 +1,11 @@
-"""Container runtime checks: does each installed runtime know the nvidia runtime (or CDI)."""
+"""Container runtime checks: does each installed runtime know the nvidia runtime (or CDI).
+
+DIAGNOSTICS.md rows 24 and 25: the file is the one the running daemon reads (its -c/--config or
+--config-file, probes/runtime.py with configs/daemon_configs.py), named in runtime.containerd.nvidia
+and runtime.docker.nvidia; daemon.json names nvidia, docker info does not and docker restarted after
+the edit: runtime.docker.other-config. Row 33 (two containerds on k3s/RKE2): the k3s/RKE2 flavour's
+own config is the one read (runtime.containerd.nvidia).
+"""
 
 from __future__ import annotations
 
@@ -121,6 +128,8 @@ def _docker_config(d: DockerFacts) -> list[Finding]:
             )
         ]
     if d.daemon_runtimes is not None and "nvidia" in d.runtimes and "nvidia" not in d.daemon_runtimes:
+        if d.restarted_after_edit:
+            return [_docker_reads_another_file(d)]
         return [
             Finding(
                 "runtime.docker.not-applied",
@@ -140,6 +149,38 @@ def _docker_config(d: DockerFacts) -> list[Finding]:
             f"docker {d.version or ''} knows the nvidia runtime{default}.".replace("  ", " "),
         )
     ]
+
+
+def _where(c: ContainerdFacts) -> str:
+    """The file, and why it is that one when it is not containerd's default."""
+    how = f", the file {c.config_how} names" if c.config_how else ""
+    seen = "; runtimes as containerd config dump shows them" if c.effective_from else ""
+    return f"{c.config_path}{how}{seen}"
+
+
+def _other_configs(daemon: str, others: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"another {daemon} runs with {path}" for path in others)
+
+
+def _docker_reads_another_file(d: DockerFacts) -> Finding:
+    """Row 25: daemon.json names nvidia, docker info does not, and docker restarted after the edit."""
+    reasons = [f"a dockerd runs with {path}" for path in d.other_configs]
+    if d.config_how:
+        reasons.append(f"{d.config_how} {d.config_path}")
+    reasons += [f"systemd drop-in {path} (it may set another --config-file)" for path in d.unit_drop_ins]
+    if not reasons:
+        reasons.append("snap's or rootless docker's own daemon.json, or a unit override: see `systemctl cat docker`")
+    return Finding(
+        "runtime.docker.other-config",
+        L,
+        Status.FAIL,
+        f"dockerd was restarted after {d.config_path} last changed and still lacks the nvidia runtime: "
+        f"it reads another file ({'; '.join(reasons)}).",
+        "Configure the file that dockerd reads: gpuwiz runtime configure --runtime docker --config "
+        + (d.other_configs[0] if d.other_configs else "FILE (its --config-file)")
+        + ", then restart that docker; another restart alone changes nothing.",
+        ("docker info: runtimes " + ", ".join(d.daemon_runtimes or ()),),
+    )
 
 
 def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> list[Finding]:
@@ -179,9 +220,7 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
     if "nvidia" in c.runtimes:
         default = f", default runtime {c.default_runtime}" if c.default_runtime else ""
         out.append(
-            Finding(
-                "runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({c.config_path})."
-            )
+            Finding("runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({_where(c)}).")
         )
         out += _systemd_cgroup(c)
     elif c.flavour in ("k3s", "rke2"):
@@ -200,10 +239,13 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
                 "runtime.containerd.nvidia",
                 L,
                 Status.FAIL,
-                f"{name} has no nvidia runtime in {c.config_path}"
+                f"{name} has no nvidia runtime in {_where(c)}"
                 + ("" if c.config_exists else " (the file does not exist)")
                 + ".",
-                "gpuwiz runtime configure --runtime containerd, then restart containerd.",
+                "gpuwiz runtime configure --runtime containerd"
+                + ("" if not c.config_how else f" --config {c.config_path}")
+                + ", then restart containerd.",
+                _other_configs("containerd", c.other_configs),
             )
         )
     return out

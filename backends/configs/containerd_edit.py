@@ -31,6 +31,7 @@ from gpuwiz.backends.toml_compat import toml_error_line, tomllib
 
 RUNC_V2 = "io.containerd.runc.v2"
 RUNC_SHIMS = ("io.containerd.runc.v2", "io.containerd.runc.v1")
+LEGACY_SHIM = "io.containerd.runtime.v1.linux"  # containerd 1.x only; reads options.Runtime, not BinaryName
 DEFAULT_DROP_IN = "/etc/containerd/conf.d/99-nvidia.toml"
 HEADER = "# Written by gpuwiz: the NVIDIA container runtime for containerd ({why}).\n"
 
@@ -125,20 +126,32 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
 
 
 def source_runtime(cri_table: Mapping[str, Any], exclude: str = "nvidia") -> tuple[str | None, dict[str, Any]]:
-    """(name, entry) of the runtime to copy: the default one, else runc, else crun (runc shims only);
-    never the nvidia runtime itself (it may be the default already)."""
+    """(name, entry) of the runtime to copy: the default one, else runc, else crun, whatever its
+    runtime_type; never the runtime being written, nor an NVIDIA runtime as the default (nvidia-ctk's rule)."""
     containerd = _table(cri_table, "containerd")
     runtimes = _table(containerd, "runtimes")
-    default = containerd.get("default_runtime_name") or "runc"
-    for name in (default, "runc", "crun"):
-        if name == exclude:
-            continue
+    default = containerd.get("default_runtime_name")
+    names = [default] if isinstance(default, str) and not default.startswith("nvidia") else []
+    for name in (*names, "runc", "crun"):
         entry = runtimes.get(name)
-        runtime_type = entry.get("runtime_type", RUNC_V2) if isinstance(entry, Mapping) else None
-        # "${RUNTIME_TYPE}": a MicroK8s template placeholder, runc's shim once filled in
-        if isinstance(entry, Mapping) and (runtime_type in RUNC_SHIMS or str(runtime_type).startswith("${")):
+        if name != exclude and isinstance(entry, Mapping):
             return name, copy.deepcopy(dict(entry))
     return None, {}
+
+
+def runtime_type_for(copied: Any) -> str:
+    """The NVIDIA runtime is runc-compatible: only the runc shims run the binary an entry names (BinaryName,
+    or options.Runtime for the legacy io.containerd.runtime.v1.linux); any other type (empty, kata's, …) would
+    not run it at all, so it becomes io.containerd.runc.v2."""
+    if copied in (*RUNC_SHIMS, LEGACY_SHIM):
+        return copied
+    # "${RUNTIME_TYPE}": a MicroK8s template placeholder, runc's shim once filled in
+    return copied if isinstance(copied, str) and copied.startswith("${") else RUNC_V2
+
+
+def binary_options(runtime_type: str, path: str) -> dict[str, str]:
+    """The options naming the NVIDIA binary for this shim (nvidia-ctk writes both for the legacy one)."""
+    return {"BinaryName": path, "Runtime": path} if runtime_type == LEGACY_SHIM else {"BinaryName": path}
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -194,11 +207,13 @@ def _new_runtime(entry: Mapping[str, Any], settings: RuntimeSettings, indent: st
     for key, value in entry.items():
         if key != "options":
             table[key] = value
-    table["runtime_type"] = entry.get("runtime_type", RUNC_V2)
+    table["runtime_type"] = runtime_type = runtime_type_for(entry.get("runtime_type"))
     opts = tomlkit.table()
-    opts["BinaryName"] = settings.path
+    binary = binary_options(runtime_type, settings.path)
+    for key, value in binary.items():
+        opts[key] = value
     for key, value in options.items():
-        if key != "BinaryName":
+        if key not in binary:
             opts[key] = value
     table["options"] = opts
     if indent:
@@ -207,31 +222,38 @@ def _new_runtime(entry: Mapping[str, Any], settings: RuntimeSettings, indent: st
 
 
 def add_runtime(
-    doc: tomlkit.TOMLDocument, version: int, settings: RuntimeSettings, source: tuple[str | None, dict[str, Any]]
+    doc: tomlkit.TOMLDocument,
+    version: int,
+    settings: RuntimeSettings,
+    source: tuple[str | None, dict[str, Any]],
+    *,
+    unset_default: bool = False,
 ) -> None:
-    """The nvidia runtime (and default/CDI when asked) into `doc`, editing only what must change."""
+    """The nvidia runtime (and default/CDI when asked) into `doc`, editing only what must change.
+
+    `unset_default`: without --set-as-default, a default_runtime_name naming this runtime goes (nvidia-ctk's
+    meaning; only in the drop-in, gpuwiz's own file)."""
     cri_name = CRI_PLUGIN[version]
     cri = _path(doc, "plugins", cri_name, super_tables=2)
     containerd = _path(doc, "plugins", cri_name, "containerd", super_tables=3)
     runtimes = _child_table(containerd, "runtimes", super_table=True)
     if settings.name in runtimes:
         entry = runtimes[settings.name]
-        _set(
-            entry,
-            "runtime_type",
-            entry.get("runtime_type", RUNC_V2) if entry.get("runtime_type") in RUNC_SHIMS else RUNC_V2,
-        )
+        runtime_type = runtime_type_for(entry.get("runtime_type"))
+        _set(entry, "runtime_type", runtime_type)
         options = _child_table(entry, "options", super_table=False)
-        _set(options, "BinaryName", settings.path)
+        for key, value in binary_options(runtime_type, settings.path).items():
+            _set(options, key, value)
         wanted = (source[1].get("options") or {}).get("SystemdCgroup")
         if isinstance(wanted, bool):
             _set(options, "SystemdCgroup", wanted)  # row 15: the cgroup driver must match the default runtime's
     else:
         name, entry = source
-        if name is None and not isinstance(runtimes, InlineTable):
+        if name is None and version < 3 and "runc" not in runtimes and not isinstance(runtimes, InlineTable):
             # No default runtime in any file: containerd's built-in runc. containerd 1.x replaces its default
             # `runtimes` map with the file's (checked with 1.6.20 on Debian's own config.toml): runc must be
-            # written next to nvidia, or the default runtime "runc" would no longer exist.
+            # written next to nvidia, or the default runtime "runc" would no longer exist. containerd 2.x
+            # (version 3) keeps its built-in runc.
             runc = tomlkit.table()
             runc["runtime_type"] = RUNC_V2
             indent = _indent_of(containerd)
@@ -240,19 +262,27 @@ def add_runtime(
             runtimes["runc"] = runc
         if name is not None and name in runtimes and isinstance(runtimes.get(name), Table):
             new = copy.deepcopy(runtimes[name])  # keeps its layout: indentation, key order
+            runtime_type = runtime_type_for(new.get("runtime_type"))
+            _set(new, "runtime_type", runtime_type)
             new_options = _child_table(new, "options", super_table=False)
-            _set(new_options, "BinaryName", settings.path)
+            for key, value in binary_options(runtime_type, settings.path).items():
+                _set(new_options, key, value)
             runtimes[settings.name] = new
             runtimes[settings.name].trivia.indent = "\n" + runtimes[name].trivia.indent.lstrip("\n")
         elif isinstance(runtimes, InlineTable) or not isinstance(runtimes, (Table, Container)):
             plain = dict(entry)
-            plain["runtime_type"] = plain.get("runtime_type", RUNC_V2)
-            plain["options"] = {**dict(plain.get("options") or {}), "BinaryName": settings.path}
+            plain["runtime_type"] = runtime_type_for(plain.get("runtime_type"))
+            plain["options"] = {
+                **dict(plain.get("options") or {}),
+                **binary_options(plain["runtime_type"], settings.path),
+            }
             runtimes[settings.name] = plain
         else:
             runtimes[settings.name] = _new_runtime(entry, settings, _indent_of(containerd))
     if settings.set_as_default:
         _set(containerd, "default_runtime_name", settings.name)
+    elif unset_default and containerd.get("default_runtime_name") == settings.name:
+        del containerd["default_runtime_name"]
     if settings.cdi:
         _set(cri, "enable_cdi", True)
 
@@ -270,6 +300,8 @@ class ContainerdFiles:
     text: str | None
     imported: tuple[tuple[str, str], ...] = ()
     default_version: int = 2  # of the installed containerd (`containerd config default`)
+    # --config-source command: the CRI plugin table of `containerd config dump`, of the file's version
+    effective: Mapping[str, Any] | None = None
 
 
 def _loaded(files: ContainerdFiles) -> tuple[tomlkit.TOMLDocument, int, list[Mapping[str, Any]]]:
@@ -296,6 +328,11 @@ def _loaded(files: ContainerdFiles) -> tuple[tomlkit.TOMLDocument, int, list[Map
         _check_shape(path, other_doc.unwrap(), version)
         others.append(other_doc.unwrap())
     return doc, version, [data, *others]
+
+
+def file_version(files: ContainerdFiles) -> int:
+    """The config version gpuwiz writes for these files (containerd's rule; see `_loaded`)."""
+    return _loaded(files)[1]
 
 
 def _leaves(data: Any, prefix: tuple = ()) -> dict[tuple, Any]:
@@ -343,7 +380,8 @@ def assert_preserved(path: str, old_text: str | None, new_text: str, version: in
 
 def configure_in_place(files: ContainerdFiles, settings: RuntimeSettings) -> list[FileEdit]:
     doc, version, datas = _loaded(files)
-    add_runtime(doc, version, settings, source_runtime(effective_cri(version, datas), settings.name))
+    cri = dict(files.effective) if files.effective is not None else effective_cri(version, datas)
+    add_runtime(doc, version, settings, source_runtime(cri, settings.name))
     new = _render(doc)
     assert_preserved(files.path, files.text, new, version, settings)
     return [] if new == files.text else [FileEdit(files.path, new, old_text=files.text)]
@@ -372,7 +410,7 @@ def configure_drop_in(
         edits.append(FileEdit(files.path, main, old_text=files.text))
     others = [(p, t) for p, t in files.imported if p != drop_in]
     before = [datas[0], *[parse_document(p, t).unwrap() for p, t in others]]
-    cri = effective_cri(version, before)
+    cri = dict(files.effective) if files.effective is not None else effective_cri(version, before)
     if drop_in_text and drop_in_text.strip():
         drop = parse_document(drop_in, drop_in_text)
         _check_shape(drop_in, drop.unwrap(), version)
@@ -383,12 +421,30 @@ def configure_drop_in(
     if version in (1, 2) and cri:
         # containerd 1.x: this file's CRI table replaces the others', so it carries all of it
         table = _path(drop, "plugins", CRI_PLUGIN[version], super_tables=1)
-        _overlay(table, cri)
-    add_runtime(drop, version, settings, source_runtime(cri, settings.name))
+        _overlay(table, _refreshable(table, cri, unsetting=None if settings.set_as_default else settings.name))
+    add_runtime(drop, version, settings, source_runtime(cri, settings.name), unset_default=True)
     new = _render(drop)
     if new != drop_in_text:
         edits.append(FileEdit(drop_in, new, old_text=drop_in_text))
     return edits
+
+
+def _refreshable(table: Any, cri: Mapping[str, Any], unsetting: str | None) -> dict[str, Any]:
+    """What a re-run copies from the other files into the drop-in's CRI table: all of it but the runtimes
+    gpuwiz wrote there before (an NVIDIA runtime, or one only the drop-in defines) and a default naming one
+    of them, so that adding nvidia-cdi does not undo the nvidia entry or default of an earlier run. The
+    default of `unsetting` (this run's runtime, without --set-as-default) gives way to the others'."""
+    values = copy.deepcopy(dict(cri))
+    containerd = _table(table, "containerd")
+    theirs = dict(_table(values, "containerd", "runtimes"))
+    own = {n for n in _table(containerd, "runtimes") if n.startswith("nvidia") or n not in theirs}
+    if isinstance(values.get("containerd"), dict) and isinstance(values["containerd"].get("runtimes"), dict):
+        for name in own:
+            values["containerd"]["runtimes"].pop(name, None)
+        default = containerd.get("default_runtime_name")
+        if default in own and default != unsetting:
+            values["containerd"].pop("default_runtime_name", None)
+    return values
 
 
 def _overlay(table: Any, values: Mapping[str, Any]) -> None:

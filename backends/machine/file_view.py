@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from gpuwiz.backends.machine.host import DEFAULT_TIMEOUT, RC_NOT_FOUND, CommandResult, WriteResult
+from gpuwiz.backends.machine.profiles import decode_file_bytes
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,13 @@ class FileView:
     def read_text(self, path: str) -> str | None:
         return dict(self.files).get(posixpath.normpath(path))
 
-    def read_bytes(self, path: str) -> bytes | None:
-        text = self.read_text(path)
-        return None if text is None else text.encode()
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
+        return decode_file_bytes(self.read_text(path))
+
+    def file_kind(self, path: str) -> str | None:
+        if posixpath.normpath(path) in dict(self.files):
+            return "file"
+        return "directory" if self.is_dir(path) else None
 
     def exists(self, path: str) -> bool:
         path = posixpath.normpath(path)
@@ -81,6 +87,12 @@ class FileView:
 
     def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
         raise PermissionError(f"a FileView is read-only ({path})")
+
+    def restore_file(self, path: str, backup: str) -> WriteResult:
+        raise PermissionError(f"a FileView is read-only ({path})")
+
+    def locked(self, paths: Sequence[str]) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def nvml(self) -> Any:
         raise RuntimeError("a FileView has no NVML")

@@ -12,13 +12,27 @@ import shutil
 import signal
 import tempfile
 import threading
-import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
+from gpuwiz.backends.machine.local_files import (
+    DirLocks,
+    WriteResult,
+    atomic_write,
+    backup_target,
+    file_kind,
+    read_regular,
+    staging_dir,
+    stale_temps,
+    temp_name,
+    write_target,
+)
+
 if TYPE_CHECKING:
     from gpuwiz.backends.machine.processes import ProcessInfo
+
 
 DEFAULT_TIMEOUT = 30.0
 RC_NOT_FOUND = 127
@@ -39,12 +53,6 @@ class CommandResult:
     @property
     def not_found(self) -> bool:
         return self.returncode == RC_NOT_FOUND
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    path: str
-    backup: str | None  # None when the file did not exist before
 
 
 class Host(Protocol):
@@ -84,8 +92,12 @@ class Host(Protocol):
 
     def read_text(self, path: str) -> str | None: ...
 
-    def read_bytes(self, path: str) -> bytes | None:
-        """A binary file (an apt keyring); None when it cannot be read."""
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
+        """A regular file's bytes (an apt keyring), at most `limit` + 1; None when it cannot be read."""
+        ...
+
+    def file_kind(self, path: str) -> str | None:
+        """ "file", "directory", "fifo", "character device", … (through links); None: nothing there."""
         ...
 
     def exists(self, path: str) -> bool: ...
@@ -100,6 +112,14 @@ class Host(Protocol):
 
     def remove_file(self, path: str) -> WriteResult:
         """Delete a file after backing it up (rollback of a file a run created)."""
+        ...
+
+    def restore_file(self, path: str, backup: str) -> WriteResult:
+        """Put a backup back: its exact bytes and its mode (through a link, which stays a link)."""
+        ...
+
+    def locked(self, paths: Sequence[str]) -> AbstractContextManager[None]:
+        """Hold the edit lock of these files' directories (other gpuwiz processes wait)."""
         ...
 
     def nvml(self) -> Any:
@@ -137,60 +157,6 @@ def _writable(path: Path) -> bool:
     return not path.exists() or os.access(path, os.W_OK)
 
 
-def _backup_target(backup_root: Path, path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    where = os.path.abspath(path).lstrip("/")  # a relative path keeps its directory in the backup
-    target = backup_root / stamp / where
-    n = 1
-    while target.exists():
-        target = backup_root / f"{stamp}.{n}" / where
-        n += 1
-    return target
-
-
-def atomic_write(path: Path, text: str, *, mode: int | None, backup_root: Path | None) -> WriteResult:
-    """Write `text` to `path` atomically (temp file, fsync, rename), keeping mode and owner.
-
-    An existing file is first copied to `backup_root/<timestamp>/<absolute path>` (None: gpuwiz's
-    own files, such as its state, which need no backup).
-    """
-    path = Path(path)
-    backup: str | None = None
-    st = None
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        pass
-    if st is not None and backup_root is not None:
-        target = _backup_target(backup_root, path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-        backup = str(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpuwiz-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode if mode is not None else (st.st_mode & 0o7777 if st else 0o644))
-            if st is not None and os.geteuid() == 0:
-                os.fchown(fh.fileno(), st.st_uid, st.st_gid)
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return WriteResult(str(path), backup)
-
-
 class RealHost:
     """This machine. Commands run through `sh` as argv lists, never through a shell."""
 
@@ -209,6 +175,7 @@ class RealHost:
         self._lock = threading.Lock()
         self._backup_root = backup_root or backup_dir_default(self._env)
         self._processes: Any = None  # a ProcessTable, made on first use (psutil imports late)
+        self._dir_locks = DirLocks()
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -345,12 +312,14 @@ class RealHost:
         data = self.read_bytes(path)
         return None if data is None else _decode(data)
 
-    def read_bytes(self, path: str) -> bytes | None:
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
         try:
-            with open(path, "rb") as fh:
-                return fh.read()
+            return read_regular(path, limit)
         except OSError:
             return None
+
+    def file_kind(self, path: str) -> str | None:
+        return file_kind(path)
 
     def exists(self, path: str) -> bool:
         return os.path.lexists(path)
@@ -371,21 +340,35 @@ class RealHost:
             return None
 
     def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
-        if self._euid != 0 and not _writable(Path(path)):
-            return self._write_with_sudo(Path(path), text, mode)
-        return atomic_write(Path(path), text, mode=mode, backup_root=self._backup_root)
+        with self.locked([path]):
+            if self._euid != 0 and not _writable(write_target(path)):
+                return self._write_with_sudo(write_target(path), path, text.encode("utf-8"), mode)
+            return atomic_write(path, text, mode=mode, backup_root=self._backup_root)
+
+    def restore_file(self, path: str, backup: str) -> WriteResult:
+        with self.locked([path]):
+            if self._euid != 0 and not _writable(write_target(path)):
+                data = read_regular(backup)
+                return self._write_with_sudo(write_target(path), path, data, os.stat(backup).st_mode & 0o7777)
+            return atomic_write(
+                path, read_regular(backup), mode=None, backup_root=self._backup_root, keep_mode_of=Path(backup)
+            )
 
     def remove_file(self, path: str) -> WriteResult:
-        target = Path(path)
-        backup = _backup_target(self._backup_root, target)
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        if self._euid != 0 and not _writable(target):
-            self._sudo(("cp", "-p", str(target), str(backup)))
-            self._sudo(("rm", "-f", str(target)))
-        else:
-            shutil.copy2(target, backup)
-            target.unlink()
-        return WriteResult(str(target), str(backup))
+        with self.locked([path]):
+            target = Path(path)
+            backup = backup_target(self._backup_root, target)
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            if self._euid != 0 and not _writable(target):
+                self._sudo(("cp", "-p", str(target), str(backup)))
+                self._sudo(("rm", "-f", str(target)))
+            else:
+                shutil.copy2(target, backup)
+                target.unlink()
+            return WriteResult(str(target), str(backup))
+
+    def locked(self, paths: Sequence[str]) -> AbstractContextManager[None]:
+        return self._dir_locks.hold(paths)
 
     def _sudo(self, argv: tuple[str, ...]) -> None:
         result = self.run(argv, root=True, timeout=60)
@@ -395,33 +378,41 @@ class RealHost:
                 errno.EACCES, f"`sudo {' '.join(argv)}` failed: {why[-1] if why else result.returncode}"
             )
 
-    def _write_with_sudo(self, path: Path, text: str, mode: int | None) -> WriteResult:
-        """The same promise as atomic_write (backup, mode and owner kept, rename into place) for a
-        file only root may write: staged beside the target with `sudo install`, then `sudo mv`."""
+    def _write_with_sudo(self, target: Path, given: str, data: bytes, mode: int | None) -> WriteResult:
+        """The same promise as atomic_write (backup, mode and owner kept, rename into place, the temp
+        file where no daemon reads it) for a file only root may write: `sudo install`, then `sudo mv`."""
         try:
-            st: os.stat_result | None = path.stat()
+            st: os.stat_result | None = target.stat()
         except FileNotFoundError:
             st = None
+        if st is not None and not os.path.isfile(target):
+            from gpuwiz.backends.machine.local_files import KINDS, NotRegularFile
+
+            raise NotRegularFile(given, KINDS.get(st.st_mode & 0o170000, "special file"))
         backup = None
         if st is not None:
-            target = _backup_target(self._backup_root, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._sudo(("cp", "-p", str(path), str(target)))
-            backup = str(target)
+            saved = backup_target(self._backup_root, Path(given))
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            self._sudo(("cp", "-p", str(target), str(saved)))
+            backup = str(saved)
         else:
-            self._sudo(("mkdir", "-p", str(path.parent)))
+            self._sudo(("mkdir", "-p", str(target.parent)))
+        folder = staging_dir(target)
+        stale = stale_temps(folder, target.parent)
+        if stale:
+            self._sudo(("rm", "-f", *map(str, stale)))
         fd, tmp = tempfile.mkstemp(prefix="gpuwiz-", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             file_mode = mode if mode is not None else (st.st_mode & 0o7777 if st else 0o644)
             owner = (str(st.st_uid), str(st.st_gid)) if st else ("0", "0")
-            staged = f"{path}.gpuwiz-tmp"
+            staged = f"{folder}/{temp_name(target)}{os.urandom(4).hex()}.tmp"
             self._sudo(("install", "-m", f"{file_mode:04o}", "-o", owner[0], "-g", owner[1], tmp, staged))
-            self._sudo(("mv", "-f", staged, str(path)))
+            self._sudo(("mv", "-f", staged, str(target)))
         finally:
             os.unlink(tmp)
-        return WriteResult(str(path), backup)
+        return WriteResult(given, backup)
 
     def nvml(self) -> Any:
         import pynvml

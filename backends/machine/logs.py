@@ -47,7 +47,10 @@ def write_crash_log(env: Mapping[str, str], exc: BaseException, argv: list[str])
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
-            path.write_text(text, encoding="utf-8")
+            # 0600 like the run logs: a traceback can quote paths, arguments and environment
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
             return path
         except OSError:
             continue

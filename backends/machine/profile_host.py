@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -85,6 +86,8 @@ class ProfileHost:
         if refused:
             return CommandResult(argv, 1, "", refused)
         answer = self._commands.get(shlex.join(argv))
+        if answer is not None and self._stale(argv):
+            answer = None  # recorded for the files as they were; a simulated step has changed them since
         if answer is None and self._in_step:
             answer = CommandAnswer(f"(simulated) {shlex.join(argv)}\n")  # a plan step on a simulated machine
         if answer is None:
@@ -105,6 +108,19 @@ class ProfileHost:
         return result
 
     # --- root, as the profile's user gets it (machine.user, machine.sudo) ---------------------
+
+    def _stale(self, argv: tuple[str, ...]) -> bool:
+        """Does a recorded answer read a config a simulated step wrote (the file, or a drop-in beside it:
+        `containerd --config F config dump` merges F's folder's imports)?"""
+        written = {w.path for w in self.writes}
+        if not written:
+            return False
+        for arg in argv:
+            if arg.startswith("/") and arg.endswith((".toml", ".json")):
+                folder = posixpath.dirname(arg) + "/"
+                if arg in written or any(w.startswith(folder) for w in written):
+                    return True
+        return False
 
     def sudo_mode(self) -> str:
         """ "root", "passwordless", "password" (asked once) or "none", as RealHost says it."""
@@ -148,8 +164,14 @@ class ProfileHost:
     def read_text(self, path: str) -> str | None:
         return self._files.get(posixpath.normpath(path))
 
-    def read_bytes(self, path: str) -> bytes | None:
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
         return decode_file_bytes(self.read_text(path))
+
+    def file_kind(self, path: str) -> str | None:
+        path = posixpath.normpath(path)
+        if path in self._files:
+            return "file"
+        return "directory" if self.is_dir(path) else None
 
     def _implied_dirs(self) -> set[str]:
         if self._dirs is not None:
@@ -236,6 +258,15 @@ class ProfileHost:
         del self._files[path]
         self._dirs = None
         return WriteResult(path, f"(profile) {path}")
+
+    def restore_file(self, path: str, backup: str) -> WriteResult:
+        text = self.read_text(backup)
+        if text is None:
+            raise FileNotFoundError(backup)
+        return self.write_text(path, text)
+
+    def locked(self, paths: Sequence[str]) -> AbstractContextManager[None]:
+        return nullcontext()  # one simulated machine per gpuwiz process
 
     def nvml(self) -> Any:
         return FakeNvml(self._nvml, motion=self.motion, hidden_pids=self.killed)

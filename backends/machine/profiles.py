@@ -423,11 +423,13 @@ def resolve_profile(value: str, env: Mapping[str, str]) -> Path:
 
 
 def load_profile(value: str, env: Mapping[str, str]) -> MachineProfile:
+    from gpuwiz.backends.machine.input_file import read_local_input
+
     path = resolve_profile(value, env)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
+        text = read_local_input(path, what="profile", syntax="toml")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
     return parse_profile(text, str(path))
 
 

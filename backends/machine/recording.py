@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Iterator, Sequence
 
 from gpuwiz.backends.machine.host import DEFAULT_TIMEOUT, CommandResult, Host, WriteResult
@@ -73,11 +74,14 @@ class RecordingHost:
             self.files[path] = text
         return text
 
-    def read_bytes(self, path: str) -> bytes | None:
-        data = self.inner.read_bytes(path)
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
+        data = self.inner.read_bytes(path, limit)
         if data is not None:
             self.files[path] = encode_file_bytes(data)
         return data
+
+    def file_kind(self, path: str) -> str | None:
+        return self.inner.file_kind(path)
 
     def exists(self, path: str) -> bool:
         found = self.inner.exists(path)
@@ -103,6 +107,12 @@ class RecordingHost:
 
     def write_text(self, path: str, text: str, *, mode: int | None = None) -> WriteResult:
         raise PermissionError("profile capture never writes")
+
+    def restore_file(self, path: str, backup: str) -> WriteResult:
+        raise PermissionError("profile capture never writes")
+
+    def locked(self, paths: Sequence[str]) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def nvml(self) -> Any:
         return self.inner.nvml()

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.machine.host import Host
-from gpuwiz.backends.runs.plan import FileEdit, Step
+from gpuwiz.backends.runs.plan import FileEdit, Guard, Step
+
+if TYPE_CHECKING:
+    from debian.deb822 import Deb822
 
 SOURCES_LIST = "/etc/apt/sources.list"
 SOURCES_DIR = "/etc/apt/sources.list.d"
 NONFREE_SOURCES_PATH = f"{SOURCES_DIR}/gpuwiz-nonfree.sources"
 UNATTENDED_UPGRADES_PATH = "/etc/apt/apt.conf.d/51gpuwiz-nvidia"
-DPKG_STATUS = "/var/lib/dpkg/status"
 
 APT_TIMEOUT = 120.0
 INSTALL_ENV = ("env", "DEBIAN_FRONTEND=noninteractive")
 # Wait for the dpkg lock (unattended-upgrades holds it for minutes after a cloud VM boots) and
 # keep locally edited conffiles instead of stopping at dpkg's prompt, which nobody can answer.
 # apt-get update takes the lists lock, which DPkg::Lock::Timeout does not cover (apt 2.6).
+# STATUS_FD: apt's machine-readable progress lines on stdout, among the ordinary output (apt_progress).
+STATUS_FD = ("-o", "APT::Status-Fd=1")
 DPKG_OPTIONS = (
     "-o",
     "DPkg::Lock::Timeout=300",
@@ -34,6 +38,7 @@ DPKG_OPTIONS = (
     "Dpkg::Options::=--force-confdef",
     "-o",
     "Dpkg::Options::=--force-confold",
+    *STATUS_FD,
 )
 
 # Components the NVIDIA driver's packages and their helpers live in, per distribution release.
@@ -198,53 +203,55 @@ def _one_line_options(text: str) -> dict[str, str]:
     return options
 
 
-def _deb822_stanzas(text: str) -> list[tuple[int, dict[str, list[str]]]]:
-    """(first line, {lowercased field: [first line value, continuation lines…]}) per stanza."""
-    stanzas: list[tuple[int, dict[str, list[str]]]] = []
-    fields: dict[str, list[str]] = {}
-    start = 0
-    key = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            if fields:
-                stanzas.append((start, fields))
-            fields, key = {}, None
-            continue
-        if raw.startswith("#"):
-            continue
-        if raw[0] in " \t":
-            if key is not None:
-                fields[key].append(raw.strip())
-            continue
-        name, sep, value = raw.partition(":")
-        if not sep:
-            continue
-        if not fields:
-            start = number
-        key = name.strip().lower()
-        fields[key] = [value.strip()]
-    if fields:
-        stanzas.append((start, fields))
+def _deb822_stanzas(path: str, text: str) -> list[tuple[int, Deb822]]:
+    """(line of its first field, the stanza) per stanza, as python-debian parses them.
+
+    python-debian reads the lines one stanza at a time, so the lines it has taken tell where each
+    stanza ends; it starts at the first line after the one before that is not blank or a comment.
+    """
+    from debian.deb822 import Deb822  # imported here: ~30 ms that a machine without .sources files need not pay
+
+    lines = text.splitlines(keepends=True)
+    taken = 0
+
+    def counted() -> Iterator[str]:
+        nonlocal taken
+        for line in lines:
+            taken += 1
+            yield line
+
+    def first_field(begin: int, end: int) -> int | None:
+        """The 1-based number of the first line in lines[begin:end] that is not blank or a comment."""
+        return next((n + 1 for n in range(begin, end) if lines[n].strip() and not lines[n].startswith("#")), None)
+
+    stanzas: list[tuple[int, Deb822]] = []
+    end = 0
+    for stanza in Deb822.iter_paragraphs(counted(), use_apt_pkg=False):
+        stanzas.append((first_field(end, taken) or end + 1, stanza))
+        end = taken
+    stray = first_field(end, len(lines))
+    if stray is not None:  # python-debian stops at a stanza with no field in it; apt rejects the file
+        raise InputError(path, "not a deb822 field (expected Name: value)", line=stray)
     return stanzas
 
 
-def _words(fields: dict[str, list[str]], name: str) -> list[str]:
-    return " ".join(fields.get(name, [])).split()
+def _words(stanza: Deb822, name: str) -> list[str]:
+    return stanza.get(name, "").split()
 
 
 def _parse_deb822(path: str, text: str) -> list[AptSource]:
     out = []
-    for start, fields in _deb822_stanzas(text):
-        enabled = " ".join(fields.get("enabled", ["yes"])).strip().lower() not in _DISABLED_WORDS
-        types, uris, suites = _words(fields, "types"), _words(fields, "uris"), _words(fields, "suites")
+    for start, stanza in _deb822_stanzas(path, text):
+        enabled = stanza.get("Enabled", "yes").strip().lower() not in _DISABLED_WORDS
+        types, uris, suites = _words(stanza, "Types"), _words(stanza, "URIs"), _words(stanza, "Suites")
         for name, values in (("Types", types), ("URIs", uris), ("Suites", suites)):
             if not values and enabled:
                 raise InputError(path, f"the stanza has no {name} field", line=start)
-        signed = fields.get("signed-by", [""])
-        if signed[0]:  # keyring paths or fingerprints
-            signed_by = " ".join(line for line in signed if line) or None
+        first, *more = [line.strip() for line in stanza.get("Signed-By", "").split("\n")]
+        if first:  # keyring paths or fingerprints
+            signed_by = " ".join(line for line in (first, *more) if line) or None
         else:  # an inline key in the continuation lines, "." standing for an empty line
-            signed_by = "\n".join("" if line == "." else line for line in signed[1:]) or None
+            signed_by = "\n".join("" if line == "." else line for line in more) or None
         for kind in types:
             for uri in uris:
                 for suite in suites:
@@ -254,9 +261,9 @@ def _parse_deb822(path: str, text: str) -> list[AptSource]:
                             type=kind,
                             uri=uri,
                             suite=suite,
-                            components=tuple(_words(fields, "components")),
+                            components=tuple(_words(stanza, "Components")),
                             signed_by=signed_by,
-                            architectures=tuple(_words(fields, "architectures")),
+                            architectures=tuple(_words(stanza, "Architectures")),
                             enabled=enabled,
                             line=start,
                         )
@@ -370,29 +377,26 @@ def nonfree_sources_edit(
 # --- Steps --------------------------------------------------------------------------------------
 
 
-def installed_check(packages: Sequence[str]) -> tuple[str, ...]:
-    """An argv that exits 0 only when every package is installed (or held) per dpkg.
+def installed_check(packages: Sequence[str]) -> Guard:
+    """Holds only when dpkg says every package is installed (held ones too).
 
-    `dpkg -s`, `dpkg -L`, `dpkg-query -W` and `dpkg --verify` all exit 0 for a package that was
-    removed but not purged ("rc", config-files), and `apt-get -s install ?and(…,?installed)`
-    exits 0 when the pattern matches nothing, so none of them can guard an install. This reads
-    dpkg's status database with grep -P (grep is Essential, Debian and Ubuntu build it with
-    PCRE): one lookahead per package for a stanza "Package: NAME" whose Status, within the
-    stanza, is "<want> ok installed".
+    Its exit status alone cannot tell: `dpkg -s`, `dpkg-query -W` and `dpkg --verify` all exit 0
+    for a package that was removed but not purged ("rc", config-files). dpkg-query prints the
+    state (installed, config-files, half-installed, unpacked, …) of each; a package dpkg does not
+    know makes it print "no packages found matching …" and exit 1.
     """
-    return _status_check(packages, r"\S+ ok installed")
+    return _status_guard(packages, "${db:Status-Status}", "installed")
 
 
-def held_check(packages: Sequence[str]) -> tuple[str, ...]:
-    """An argv that exits 0 only when every package is installed and held (`apt-mark hold`)."""
-    return _status_check(packages, "hold ok installed")
+def held_check(packages: Sequence[str]) -> Guard:
+    """Holds only when every package is installed and held (`apt-mark hold`)."""
+    return _status_guard(packages, "${db:Status-Want} ${db:Status-Status}", "hold installed")
 
 
-def _status_check(packages: Sequence[str], status: str) -> tuple[str, ...]:
+def _status_guard(packages: Sequence[str], fields: str, expected: str) -> Guard:
     if not packages:
         raise ValueError("no packages given")
-    lookaheads = "".join(rf"(?=.*?^Package: {re.escape(name)}\n(?:[^\n]+\n)*?Status: {status}$)" for name in packages)
-    return ("grep", "-Pzq", r"(?sm)\A" + lookaheads, DPKG_STATUS)
+    return Guard(("dpkg-query", "-W", "-f", fields + r"\n", *packages), every_line=expected)  # dpkg-query reads the \n
 
 
 def nonfree_sources_step(edit: FileEdit) -> Step:

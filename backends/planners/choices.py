@@ -105,7 +105,8 @@ def selections_from_answers(data: Mapping[str, Any], *, source: str) -> dict[str
         if not isinstance(values, Mapping):
             raise InputError(source, f"{table}: must be a table ([{table}])")
         for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, (str, int)):
-                raise InputError(source, f"{table}.{key}: must be a string")
-            out[f"{table}.{key}"] = str(value)
+            if not isinstance(value, str):
+                shown = str(value).lower() if isinstance(value, bool) else value
+                raise InputError(source, f'must be a string: write {key} = "{shown}"', key=f"{table}.{key}")
+            out[f"{table}.{key}"] = value
     return out

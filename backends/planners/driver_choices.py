@@ -79,7 +79,8 @@ def architectures(hw: HardwareFacts) -> list[str]:
 
 
 def installed(driver: DriverFacts) -> bool:
-    return bool(driver.packages) or driver.run_installer
+    # a driver container, Talos, NixOS or a .run install is a driver too: never plan packages on top of it
+    return bool(driver.packages) or driver.run_installer or driver.source is not None
 
 
 def _ubuntu_offered(driver: DriverFacts) -> list[str]:

@@ -22,15 +22,15 @@ from gpuwiz.backends.packages.signed_repo import dnf_repo_edit, key_steps
 from gpuwiz.backends.planners.choices import Choice, Selections
 from gpuwiz.backends.planners.driver_apt import nouveau_steps
 from gpuwiz.backends.planners.driver_choices import DRIVER_KEYS, driver_choices, driver_selection, installed
-from gpuwiz.backends.runs.plan import NotAutomated, Step
+from gpuwiz.backends.runs.plan import Guard, NotAutomated, Step
 from gpuwiz.backends.secure_boot import mok_steps
 
 DNF = ("dnf", "-y")
 
 
-def rpm_installed(*packages: str) -> tuple[str, ...]:
+def rpm_installed(*packages: str) -> Guard:
     """`rpm -q` exits 0 only when every package is installed."""
-    return ("rpm", "-q", "--quiet", *packages)
+    return Guard(("rpm", "-q", "--quiet", *packages))
 
 
 def dnf_install(packages: list[str], *, step_id: str, title: str, why: str, verifies: tuple[str, ...] = ()) -> Step:

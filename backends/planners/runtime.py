@@ -21,7 +21,7 @@ from gpuwiz.backends.machine.file_view import FileView
 from gpuwiz.backends.packages import apt, docker_repo
 from gpuwiz.backends.packages.signed_repo import apt_source_edit, dnf_repo_edit, key_steps
 from gpuwiz.backends.planners.choices import Choice, Option, Selections
-from gpuwiz.backends.runs.plan import FileEdit, PlanNote, Step
+from gpuwiz.backends.runs.plan import FileEdit, Guard, PlanNote, Step
 
 L = Layer.RUNTIME
 # nvidia/cuda base images, newest first: (CUDA version the image needs, tag). A driver runs images up to
@@ -70,7 +70,8 @@ def docker_ce_steps(report: DoctorReport) -> list[Step]:
     """Docker Engine from Docker's repository: its key checked by fingerprint, its list or .repo, the packages."""
     hw, driver = report.facts.hardware, report.facts.driver
     os_id = hw.os.id if hw.os else ""
-    if os_id in ("ubuntu", "debian"):
+    family = package_family(hw.os)
+    if family == "apt":  # a derivative (Pop!_OS, Mint) has no list of its own at Docker: none is planned
         line = docker_repo.apt_line(hw)
         if line is None:
             return []
@@ -95,6 +96,8 @@ def docker_ce_steps(report: DoctorReport) -> list[Step]:
                 verifies=("runtime.docker.nvidia",),
             ),
         ]
+    if family != "dnf":
+        return []
     # Docker's guide: its rhel repository for RHEL, the centos one for the rebuilds (Rocky, Alma)
     repo = docker_repo.dnf_repo({"fedora": "fedora", "rhel": "rhel"}.get(os_id, "centos"))
     old = dict(driver.dnf_repos).get(repo.path) if driver else None
@@ -112,7 +115,7 @@ def docker_ce_steps(report: DoctorReport) -> list[Step]:
             "Install Docker Engine (docker-ce) from Docker's repository",
             L,
             argv=("dnf", "-y", "install", *docker_repo.PACKAGES),
-            skip_if=("rpm", "-q", "--quiet", *docker_repo.PACKAGES),
+            skip_if=Guard(("rpm", "-q", "--quiet", *docker_repo.PACKAGES)),
             verifies=("runtime.docker.nvidia",),
             why="RHEL ships Podman, not Docker; Docker's repository has Docker Engine for it.",
         ),
@@ -397,7 +400,7 @@ class RuntimePlanner:
                     "Install Podman",
                     L,
                     argv=("dnf", "-y", "install", "podman"),
-                    skip_if=("rpm", "-q", "--quiet", "podman"),
+                    skip_if=Guard(("rpm", "-q", "--quiet", "podman")),
                     why="RHEL's container engine; it reaches the GPU through the CDI spec generated below.",
                 )
             ]
@@ -500,7 +503,7 @@ class RuntimePlanner:
                     "Keep the CDI spec current (nvidia-cdi-refresh)",
                     L,
                     argv=("systemctl", "enable", "--now", "nvidia-cdi-refresh.path"),
-                    skip_if=("systemctl", "is-enabled", "--quiet", "nvidia-cdi-refresh.path"),
+                    skip_if=Guard(("systemctl", "is-enabled", "--quiet", "nvidia-cdi-refresh.path")),
                     why="Regenerates the spec when the driver changes; a stale spec names libraries that are gone.",
                 )
             )

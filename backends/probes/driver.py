@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from gpuwiz.backends.driver_outputs import (
+    DkmsMakeLog,
+    DkmsModule,
+    parse_apt_term_log,
+    parse_dkms_make_log,
     parse_dkms_status,
     parse_mokutil_test_key,
     parse_nvidia_detect,
@@ -23,6 +27,52 @@ DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/nvidia-uvm")
 
 # Where DKMS keeps the key it signs modules with: Ubuntu (shim-signed) and Debian 12+ (dkms itself).
 MOK_CERTIFICATES = ("/var/lib/shim-signed/mok/MOK.der", "/var/lib/dkms/mok.pub")
+MOK_PRIVATE_KEYS = ("/var/lib/shim-signed/mok/MOK.priv", "/var/lib/dkms/mok.key")
+DKMS_TREE = "/var/lib/dkms"
+APT_TERM_LOG = "/var/log/apt/term.log"
+# A driver without distribution packages (DIAGNOSTICS row 31): the GPU Operator's driver container mounts its
+# root here on the host; NVIDIA's .run installer leaves these behind.
+DRIVER_CONTAINER_ROOT = "/run/nvidia/driver"
+RUN_INSTALLER_FILES = ("/usr/bin/nvidia-uninstall", "/var/log/nvidia-installer.log")
+
+
+def read_dkms_logs(host: Host, kernel: str, dkms: tuple[DkmsModule, ...] | None) -> tuple[DkmsMakeLog, ...]:
+    """make.log of every nvidia DKMS source tree that has no installed module for `kernel`.
+
+    dkms 2 and 3 leave the failed build's log in <tree>/build/make.log; dkms 3 also keeps one per kernel under
+    <tree>/<kernel>/<arch>/log/make.log.
+    """
+    built = {(m.module, m.version) for m in dkms or () if m.kernel == kernel and m.installed}
+    logs = []
+    for module in host.list_dir(DKMS_TREE):
+        if not module.startswith("nvidia"):
+            continue
+        for version in host.list_dir(f"{DKMS_TREE}/{module}"):
+            if not version[:1].isdigit() or (module, version) in built:
+                continue
+            tree = f"{DKMS_TREE}/{module}/{version}"
+            candidates = [f"{tree}/{kernel}/{arch}/log/make.log" for arch in host.list_dir(f"{tree}/{kernel}")]
+            for path in (*candidates, f"{tree}/build/make.log"):
+                text = host.read_text(path)
+                if text is None:
+                    continue
+                log = parse_dkms_make_log(text, path)
+                if log.kernel in (None, kernel):
+                    logs.append(log)
+                    break
+    return tuple(logs)
+
+
+def driver_source(host: Host, os_id: str | None, has_packages: bool) -> tuple[str | None, tuple[str, ...]]:
+    """Where a driver comes from when no package manager knows it: (source, the paths that say so)."""
+    if host.exists(DRIVER_CONTAINER_ROOT):
+        return "container", (DRIVER_CONTAINER_ROOT,)
+    if has_packages:
+        return None, ()
+    if os_id in ("talos", "nixos"):
+        return os_id, ("/etc/os-release",)
+    found = tuple(p for p in RUN_INSTALLER_FILES if host.exists(p))
+    return ("run-file", found) if found else (None, ())
 
 
 def module_flavour(version_text: str | None, packages: tuple[Package, ...]) -> str | None:
@@ -75,6 +125,34 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
     if hardware.secure_boot and mok_path and host.which("mokutil"):
         mok_enrolled = parse_mokutil_test_key(host.run(["mokutil", "--test-key", mok_path]).stdout)
     driver_packages = tuple(p for p in packages if is_driver_package(p.name))
+    loaded = "nvidia" in modules or version_text is not None
+    dkms_logs: tuple[DkmsMakeLog, ...] = ()
+    term_errors: tuple[str, ...] = ()
+    if not loaded and hardware.kernel:
+        dkms_logs = read_dkms_logs(host, hardware.kernel, dkms)
+        if host.which("apt-get"):
+            term = host.read_text(APT_TERM_LOG)
+            term_errors = tuple(line for f in parse_apt_term_log(term or "") for line in f.lines)
+    signer = None
+    if hardware.secure_boot and not loaded and host.which("modinfo"):
+        found = host.run(["modinfo", "-F", "signer", "nvidia"])
+        signer = found.stdout.strip() if found.ok else None
+    source, source_evidence = driver_source(
+        host, hardware.os.id if hardware.os else None, bool(driver_packages) or dkms is not None
+    )
+    module_version = parse_proc_driver_version(version_text) if version_text else None
+    firmware_version = module_version or next(
+        (
+            p.version.split("-")[0]
+            for p in driver_packages
+            if p.name.startswith(("nvidia-kernel-common", "nvidia-firmware"))
+        ),
+        None,
+    )
+    firmware_dir = f"/lib/firmware/nvidia/{firmware_version}" if firmware_version else None
+    firmware = (
+        tuple(f"{firmware_dir}/{n}" for n in host.list_dir(firmware_dir) if n.startswith("gsp")) if firmware_dir else ()
+    )
     ubuntu_drivers = None
     default_target = None
     if hardware.os and hardware.os.id == "ubuntu" and "nvidia" not in modules and host.which("ubuntu-drivers"):
@@ -110,4 +188,18 @@ def probe_driver(host: Host, packages: tuple[Package, ...], hardware: HardwareFa
         apt_sources=apt_sources,
         dnf_repos=dnf_repos,
         unattended_blacklist=host.read_text(UNATTENDED_UPGRADES_PATH),
+        dkms_logs=dkms_logs,
+        apt_term_errors=term_errors,
+        module_signer=signer,
+        signing_keys=tuple(p for p in (*MOK_CERTIFICATES, *MOK_PRIVATE_KEYS) if host.exists(p)),
+        source=source,
+        source_evidence=source_evidence,
+        firmware_files=firmware,
+        other_kernels=tuple(
+            dict.fromkeys(
+                m.kernel
+                for m in dkms or ()
+                if m.module.startswith("nvidia") and m.installed and m.kernel and m.kernel != hardware.kernel
+            )
+        ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from gpuwiz.backends.facts import K8sFacts, NodeInfo, PodInfo
 from gpuwiz.backends.machine.host import Host
@@ -29,6 +29,49 @@ def detect_flavour(host: Host) -> str | None:
         return "microk8s"
     if host.exists("/etc/kubernetes/kubelet.conf") or host.exists(KUBECONFIGS["kubeadm"]):
         return "kubeadm"
+    kubelet = kubelet_argv(host)
+    if kubelet is None:
+        return None
+    return next((name for name, marker in KUBELET_FLAVOURS if host.exists(marker)), UNRECOGNISED)
+
+
+# Nodes whose kubelet runs without kubeadm's, k3s's, RKE2's or MicroK8s's files (DIAGNOSTICS row 26):
+# named by a file their images or installers leave; any other kubelet is still a node.
+KUBELET_FLAVOURS = (
+    ("EKS", "/etc/eks/bootstrap.sh"),  # Amazon's EKS-optimised AMI
+    ("AKS", "/etc/kubernetes/azure.json"),
+    ("GKE", "/home/kubernetes/bin/kubelet"),  # Container-Optimized OS / GKE Ubuntu images
+    ("kubespray", "/etc/kubernetes/kubelet.env"),
+    ("kops", "/opt/kops/conf/kube_env.yaml"),  # nodeup's config (kops-configuration.service)
+    ("Talos", "/etc/os-release.talos"),
+)
+UNRECOGNISED = "kubelet (flavour not recognised)"
+KUBELET_ROOT = "/var/lib/kubelet"
+
+
+def kubelet_argv(host: Host) -> tuple[str, ...] | None:
+    """The running kubelet's command line (else its unit's ExecStart); None when no kubelet is here.
+
+    Looked for only where kubelet's root directory or binary exists, so machines without Kubernetes
+    are never asked about processes."""
+    if not host.is_dir(KUBELET_ROOT) and not host.which("kubelet"):
+        return None
+    from gpuwiz.backends.configs.daemon_configs import running, unit_argv
+
+    found = running(host, "kubelet")
+    if found:
+        return found[0][1]
+    return unit_argv(host, "kubelet") or (() if host.is_dir(KUBELET_ROOT) else None)
+
+
+def kubelet_kubeconfig(host: Host) -> str | None:
+    """The kubeconfig the kubelet itself uses (its --kubeconfig), when it exists."""
+    from gpuwiz.backends.configs.daemon_configs import flag_value
+
+    argv = kubelet_argv(host) or ()
+    for path in (flag_value(argv, ("--kubeconfig",)), f"{KUBELET_ROOT}/kubeconfig"):
+        if path and host.exists(path):
+            return path
     return None
 
 
@@ -54,7 +97,86 @@ def find_kubeconfig(host: Host, flavour: str | None) -> str | None:
         return user_config
     if flavour in KUBECONFIGS and host.exists(KUBECONFIGS[flavour]):
         return KUBECONFIGS[flavour]
+    if flavour is not None and flavour not in KUBECONFIGS and flavour != "microk8s":
+        return kubelet_kubeconfig(host)  # kops, EKS, …: the node's own credentials, read-only enough
     return None
+
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+
+
+def _gpu_labels(labels: Any) -> Any:
+    return {k: v for k, v in labels.items() if "nvidia" in k or "pci-10de" in k} if isinstance(labels, dict) else None
+
+
+# What the probe reads of each `kubectl get RESOURCE -o json`, and all that `profile capture` keeps
+# of it: a dict keeps those keys, [shape] shapes every item of a list, True keeps a value whole, a
+# function keeps what it returns. probe_k8s reads every document through api_fields, so it cannot
+# read a field the capture left out.
+API_FIELDS: dict[str, Any] = {
+    "nodes": {
+        "items": [
+            {
+                "metadata": {"name": True, "labels": _gpu_labels},
+                "spec": {"taints": [{"key": True, "value": True, "effect": True}]},
+                "status": {
+                    "conditions": [{"type": True, "status": True}],
+                    "capacity": {GPU_RESOURCE: True},
+                    "allocatable": {GPU_RESOURCE: True},
+                },
+            }
+        ]
+    },
+    "runtimeclasses": {"items": [{"metadata": {"name": True, "labels": {MANAGED_BY: True}}}]},
+    "daemonsets": {"items": [{"metadata": {"name": True, "namespace": True}}]},
+    "pods": {
+        "items": [
+            {
+                "metadata": {"name": True, "namespace": True},
+                "spec": {"runtimeClassName": True},
+                "status": {"phase": True, "containerStatuses": [{"ready": True, "restartCount": True}]},
+            }
+        ]
+    },
+    "events": {"items": [{"message": True}]},
+}
+
+
+def _project(value: Any, shape: Any) -> Any:
+    """`value` cut down to `shape` (API_FIELDS); None where it does not have that shape."""
+    if shape is True:
+        return value
+    if callable(shape):
+        return shape(value)
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return None
+        return [p for p in (_project(v, shape[0]) for v in value) if p is not None]
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    for key, sub in shape.items():
+        if key in value and (p := _project(value[key], sub)) is not None:
+            out[key] = p
+    return out
+
+
+def api_fields(resource: str, doc: Any) -> dict[str, Any]:
+    """The fields of a `kubectl get RESOURCE -o json` document the probe reads (all of it for a
+    resource API_FIELDS does not name)."""
+    shape = API_FIELDS.get(resource)
+    if shape is None:
+        return doc if isinstance(doc, dict) else {}
+    return _project(doc, shape) or {}
+
+
+def api_resource(argv: Sequence[str]) -> str | None:
+    """The resource of one of the probe's `kubectl … get RESOURCE … -o json` runs, else None."""
+    argv = tuple(argv)
+    if argv[-2:] != ("-o", "json") or "get" not in argv[:-2]:
+        return None
+    resource = argv[argv.index("get") + 1]
+    return resource if resource in API_FIELDS else None
 
 
 def _gpus(resources: dict[str, Any]) -> int:
@@ -76,7 +198,7 @@ def parse_nodes(doc: dict[str, Any]) -> tuple[NodeInfo, ...]:
                 ready=ready,
                 gpu_capacity=_gpus(status.get("capacity", {})),
                 gpu_allocatable=_gpus(status.get("allocatable", {})),
-                labels=tuple(sorted((k, str(v)) for k, v in labels.items() if "nvidia" in k or "pci-10de" in k)),
+                labels=tuple(sorted((k, str(v)) for k, v in _gpu_labels(labels).items())),
                 taints=tuple(
                     f"{t.get('key')}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}"
                     for t in item.get("spec", {}).get("taints", []) or []
@@ -166,7 +288,7 @@ def probe_k8s(host: Host) -> K8sFacts:
         if not result.ok:
             return None, (result.stderr.strip().splitlines() or [f"kubectl exited {result.returncode}"])[-1]
         try:
-            return json.loads(result.stdout), None
+            return api_fields(what[0], json.loads(result.stdout)), None
         except json.JSONDecodeError:
             return None, "kubectl printed something that is not JSON"
 
@@ -212,7 +334,7 @@ def probe_k8s(host: Host) -> K8sFacts:
             releases = ()
     ours = any(
         i.get("metadata", {}).get("name") == "nvidia"
-        and (i.get("metadata", {}).get("labels") or {}).get("app.kubernetes.io/managed-by") == "gpuwiz"
+        and (i.get("metadata", {}).get("labels") or {}).get(MANAGED_BY) == "gpuwiz"
         for i in (runtime_classes or {}).get("items", [])
     )
     return K8sFacts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gpuwiz.backends.facts import Package
 from gpuwiz.backends.machine.host import Host
-from gpuwiz.backends.parsers import parse_dpkg_query, parse_rpm_query
+from gpuwiz.backends.parsers import dpkg_on_disk, parse_dpkg_query, parse_rpm_query
 
 DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
 RPM_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"
@@ -35,7 +35,8 @@ def is_driver_package(name: str) -> bool:
 def query_packages(host: Host) -> tuple[Package, ...]:
     if host.which("dpkg-query"):
         result = host.run(["dpkg-query", "-W", "-f", DPKG_FORMAT, *PACKAGE_PATTERNS])
-        found = [p for p in parse_dpkg_query(result.stdout) if p.installed]
+        # half-configured (iF) and unpacked (iU) too: a failed DKMS build leaves the driver's packages so
+        found = [p for p in parse_dpkg_query(result.stdout) if dpkg_on_disk(p.status)]
     elif host.which("rpm"):
         result = host.run(["rpm", "-qa", "--qf", RPM_FORMAT])
         found = [p for p in parse_rpm_query(result.stdout) if "nvidia" in p.name or p.name.startswith("cuda-drivers")]

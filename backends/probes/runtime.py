@@ -6,8 +6,9 @@ import fnmatch
 import json
 import posixpath
 
-from gpuwiz.backends.configs.containerd_config import merge_runtimes, read_runtimes
-from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure, docker_config_path
+from gpuwiz.backends.configs.containerd_config import ContainerdRuntimes, merge_runtimes, read_runtimes
+from gpuwiz.backends.configs.daemon_configs import containerd_configs, dockerd_configs
+from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure, docker_default_path
 from gpuwiz.backends.errors import GpuwizError
 from gpuwiz.backends.facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
 from gpuwiz.backends.machine.file_view import FileView
@@ -38,7 +39,8 @@ def probe_docker(host: Host) -> DockerFacts | None:
     docker = host.which("docker") or host.which("dockerd")
     if docker is None:
         return None
-    path = docker_config_path(host)  # snap and rootless docker read their own copies
+    configs = dockerd_configs(host, docker_default_path(host))  # snap and rootless docker: their own copies
+    path, how = configs[0].path, configs[0].how
     text = host.read_text(path)
     error = None
     config: dict = {}
@@ -65,7 +67,15 @@ def probe_docker(host: Host) -> DockerFacts | None:
                     daemon_runtimes = tuple(json.loads(info.stdout))
                 except (json.JSONDecodeError, TypeError):
                     daemon_runtimes = None
+    restarted_after = None
+    if daemon_runtimes is not None and "nvidia" in (runtimes if isinstance(runtimes, dict) else {}):
+        if "nvidia" not in daemon_runtimes:
+            restarted_after = _started_after(host, path)
     return DockerFacts(
+        config_how=how,
+        other_configs=tuple(c.path for c in configs[1:]),
+        restarted_after_edit=restarted_after,
+        unit_drop_ins=_drop_ins(host, "docker") if restarted_after else (),
         started_before_hook=_started_before_hook(host) if state == "active" else None,
         version=version,
         config_path=path,
@@ -97,6 +107,41 @@ def _started_before_hook(host: Host) -> bool | None:
         return None  # systemd before 248 has no --timestamp=unix
 
 
+def _unix_time(text: str) -> int | None:
+    try:
+        return int(text.strip().lstrip("@"))
+    except ValueError:
+        return None
+
+
+def _started_after(host: Host, path: str) -> bool | None:
+    """Did dockerd (re)start after daemon.json last changed? Then a restart is not what is missing."""
+    started = host.run(
+        ["systemctl", "show", "docker", "--property=ActiveEnterTimestamp", "--value", "--timestamp=unix"]
+    )
+    changed = host.run(["stat", "-c", "%Y", path])
+    start, edit = _unix_time(started.stdout), _unix_time(changed.stdout)
+    return None if start is None or edit is None else start > edit
+
+
+def _drop_ins(host: Host, unit: str) -> tuple[str, ...]:
+    result = host.run(["systemctl", "show", "-p", "DropInPaths", "--value", unit])
+    return tuple(result.stdout.split()) if result.ok else ()
+
+
+def _config_dump(host: Host, path: str) -> dict | None:
+    """containerd's own view of the config (imports merged its way); None where it cannot say."""
+    if not host.which("containerd"):
+        return None
+    result = host.run(["containerd", "--config", path, "config", "dump"], timeout=20)
+    if not result.ok:
+        return None
+    try:
+        return tomllib.loads(result.stdout)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
 def _read_toml(host: Host, path: str) -> tuple[dict | None, str | None]:
     text = host.read_text(path)
     if text is None:
@@ -124,6 +169,10 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
             flavour, path = name, rancher_path
     if flavour == "containerd" and not host.which("containerd"):
         return None
+    how, others = "", ()
+    if flavour == "containerd":  # the file the running daemon was started with (kops: -c config-kops.toml)
+        configs = containerd_configs(host)
+        path, how, others = configs[0].path, configs[0].how, tuple(c.path for c in configs[1:])
     version = None
     if host.which("containerd"):
         version = parse_first_version(host.run(["containerd", "--version"]).stdout)
@@ -136,7 +185,24 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
         if dropin_data:
             dropins.append(read_runtimes(dropin_data))
     merged = merge_runtimes(runtimes, dropins)
+    dumped = _config_dump(host, path) if flavour == "containerd" and data is not None and not error else None
+    effective = ""
+    if dumped is not None:
+        seen = read_runtimes(dumped)
+        merged = ContainerdRuntimes(
+            merged.version,
+            seen.runtimes,
+            seen.default_runtime,
+            merged.cri_disabled,
+            merged.imports,
+            seen.systemd_cgroup,
+            seen.cdi if seen.cdi is not None else merged.cdi,
+        )
+        effective = "containerd config dump"
     return ContainerdFacts(
+        config_how=how,
+        other_configs=others,
+        effective_from=effective,
         flavour=flavour,
         version=version,
         config_path=path,

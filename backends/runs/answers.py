@@ -155,9 +155,10 @@ def answers_text(
 
 
 def load_answers(path: str) -> dict[str, str]:
+    from gpuwiz.backends.machine.input_file import read_local_input
+
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_local_input(path, what="answers", syntax="toml"))
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:

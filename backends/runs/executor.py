@@ -1,7 +1,7 @@
 """The executor: runs a Plan's Steps through the Host and says what happens as events.
 
 The TUI and `gpuwiz apply` render the same events. Each step checks before it acts (its
-`skip_if` command, or a file that already holds the new text), so running a plan again does not
+`skip_if` guard, or a file that already holds the new text), so running a plan again does not
 redo done work. The first failure stops the run there; a step that needs a reboot stops it too
 (the caller saves where to resume). Cancel takes effect between steps. Every file is written atomically with a backup, and the
 run's writes are returned so `gpuwiz rollback` can put the old files back.
@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
+from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.machine.host import CommandResult, Host, WriteResult
+from gpuwiz.backends.runs.file_writes import FileChanged, write_edits
 from gpuwiz.backends.runs.plan import Plan, Step
 from gpuwiz.backends.runs.run_log import RunLog
 
@@ -157,22 +159,30 @@ class Executor:
                 return f"{step.edit.path} already says this"
             return ""
         if step.skip_if:
-            result = self.host.run(step.skip_if, root=step.needs_root, timeout=60)
-            self.log.command(step.skip_if, step.needs_root)
+            guard = step.skip_if
+            result = self.host.run(guard.argv, root=step.needs_root, timeout=60)
+            self.log.command(guard.argv, step.needs_root)
+            lines = result.stdout.splitlines() + result.stderr.splitlines()
+            if guard.every_line is not None:  # what it printed decides: the log shows it
+                for line in lines:
+                    self.log.output(line)
             self.log.write(f"   exit {result.returncode}")
-            if result.ok:
-                return f"`{' '.join(step.skip_if)}` says it is done"
+            if guard.holds(result.returncode, lines):
+                return f"`{' '.join(guard.argv)}` says it is done"
         return ""
 
     def _act(self, index: int, step: Step) -> WriteResult | None:
         if step.edit is not None:
             edit = step.edit
-            current = self.host.read_text(edit.path)
-            if current != edit.old_text:
-                raise StepFailed(f"{edit.path} changed since the plan was made; plan again to see the new diff")
             self.log.write(f"   write {edit.path} ({len(edit.new_text)} bytes)")
             try:
-                result = self.host.write_text(edit.path, edit.new_text, mode=edit.mode)
+                (result,) = write_edits(self.host, [edit])
+            except FileChanged:
+                raise StepFailed(
+                    f"{edit.path} changed since the plan was made; plan again to see the new diff"
+                ) from None
+            except InputError as exc:
+                raise StepFailed(str(exc)) from None
             except OSError as exc:
                 raise StepFailed(f"cannot write {edit.path}: {exc.strerror or exc}") from None
             self.log.write(f"   backup: {result.backup or '(new file)'}")

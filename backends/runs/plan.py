@@ -15,7 +15,35 @@ from gpuwiz.backends import __version__
 from gpuwiz.backends.findings import Layer
 from gpuwiz.backends.jsonable import to_jsonable
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2  # 2: skip_if is a Guard object ({"argv", "every_line"}), not an argv
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The check that a step is done already: `argv` exits 0 and, when `every_line` is set, prints
+    at least one line (stdout and stderr together) and every line it prints is exactly that."""
+
+    argv: tuple[str, ...]
+    every_line: str | None = None
+
+    def holds(self, returncode: int, lines: list[str]) -> bool:
+        if returncode != 0:
+            return False
+        return self.every_line is None or (bool(lines) and all(line == self.every_line for line in lines))
+
+    def __str__(self) -> str:
+        command = shlex.join(self.argv)
+        if self.every_line is None:
+            return f"{command} succeeds"
+        return f'{command} prints only "{self.every_line}" lines'
+
+    def sh_unless(self) -> str:
+        """The bash `if` that runs its body unless the guard holds. stderr goes into the comparison,
+        so a missing package's "no packages found" line breaks the match whatever the exit status."""
+        command = shlex.join(self.argv)
+        if self.every_line is None:
+            return f"if ! {command} >/dev/null 2>&1; then"
+        return f'if [ "$({command} 2>&1 | sort -u)" != {shlex.quote(self.every_line)} ]; then'
 
 
 @dataclass(frozen=True)
@@ -41,7 +69,7 @@ class Step:
     layer: Layer
     argv: tuple[str, ...] | None = None
     edit: FileEdit | None = None
-    skip_if: tuple[str, ...] | None = None  # an argv that exits 0 when the step is already done
+    skip_if: Guard | None = None  # holds when the step is already done
     needs_root: bool = True
     restarts: tuple[str, ...] = ()  # systemd units restarted after the step
     reboot: bool = False  # a reboot must follow before later layers can work
@@ -54,6 +82,8 @@ class Step:
     def __post_init__(self) -> None:
         if (self.argv is None) == (self.edit is None):
             raise ValueError(f"step {self.id}: exactly one of argv and edit must be set")
+        if self.skip_if is not None and not isinstance(self.skip_if, Guard):
+            raise TypeError(f"step {self.id}: skip_if must be a Guard, not {type(self.skip_if).__name__}")
 
 
 class NotAutomated(Exception):
@@ -100,7 +130,7 @@ def render_text(plan: Plan) -> str:
         if step.why:
             lines.append(f"   why: {step.why}")
         if step.skip_if:
-            lines.append(f"   skipped when: {shlex.join(step.skip_if)} succeeds")
+            lines.append(f"   skipped when: {step.skip_if}")
         if step.argv:
             lines.append(f"   $ {shlex.join(step.argv)}")
         if step.edit:
@@ -174,7 +204,7 @@ def render_sh(plan: Plan) -> str:
         body = [shlex.join(step.argv)] if step.argv else _sh_edit(step.edit)  # type: ignore[arg-type]
         body += [f"systemctl restart {shlex.quote(u)}" for u in step.restarts]
         if step.skip_if:
-            lines.append(f"if ! {shlex.join(step.skip_if)} >/dev/null 2>&1; then")
+            lines.append(step.skip_if.sh_unless())
             lines += ["  " + b if b else b for b in body]
             lines.append("fi")
         else:

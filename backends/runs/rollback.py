@@ -1,6 +1,7 @@
 """`gpuwiz rollback`: put back the files the last run wrote, newest first, and say which.
 
-A file the run changed gets its backup's content again; a file the run created is removed
+A file the run changed gets its backup's bytes and mode again (through a symlink, which stays
+one); a file the run created is removed
 (backed up first, like every write). Commands the run executed (packages installed) are not
 undone: rollback is about files, and says so.
 """
@@ -35,7 +36,7 @@ def rollback_actions(host: Host, state: RunState) -> list[RollbackAction]:
         first.setdefault(written.path, written.backup)
     for path in reversed(list(first)):
         backup = first[path]
-        if backup is not None and host.read_text(backup) is None:
+        if backup is not None and host.file_kind(backup) != "file":
             actions.append(RollbackAction(path, backup, "the backup is gone"))
         elif backup is None and not host.exists(path):
             continue  # created, and gone already
@@ -56,9 +57,7 @@ def apply_rollback(host: Host, actions: list[RollbackAction]) -> list[str]:
                 result = host.remove_file(action.path)
                 lines.append(f"removed {action.path} (kept as {result.backup})")
             else:
-                text = host.read_text(action.backup)
-                assert text is not None
-                host.write_text(action.path, text)
+                host.restore_file(action.path, action.backup)
                 lines.append(f"restored {action.path}")
         except OSError as exc:
             lines.append(f"cannot restore {action.path}: {exc.strerror or exc}")

@@ -127,3 +127,18 @@ def clear_state(env: Mapping[str, str]) -> None:
         state_path(env).unlink()
     except FileNotFoundError:
         pass
+
+
+def record_files_run(env: Mapping[str, str], step_id: str, written: list[WriteResult], *, profile: str = "") -> Path:
+    """A command that wrote files outside a plan (`runtime configure`) is a run too: rollback undoes it."""
+    return save_state(
+        env,
+        RunState(
+            status="done",
+            next_step=1,
+            steps=(step_id,),
+            files=files_of(written),
+            profile=profile,
+            simulated=bool(profile),
+        ),
+    )

@@ -205,17 +205,20 @@ class RunScreen(Screen[RunOutcome | None]):
             self._wait_s = event.step.wait_s
             return [Text(f"{n} {event.step.title}", style="bold")]
         if event.kind is EventKind.OUTPUT:
-            self._apt.feed(event.text)
+            shown = self._apt.feed(event.text)  # apt's status lines feed the bar, not the log
             if self._apt.fraction is not None:  # apt says how far it is: a bar for the packages
                 apt_bar = self.query_one("#run-apt", ProgressBar)
                 apt_bar.display = True
                 apt_bar.update(total=100, progress=round(100 * self._apt.fraction))
-            return [Text.from_ansi("    " + event.text, style="dim")]
+            return [] if shown is None else [Text.from_ansi("    " + shown, style="dim")]
         if event.kind is EventKind.SKIPPED:
             bar.advance(1)
             return [Text(f"    = {event.text}", style="cyan")]
         if event.kind is EventKind.FINISHED:
             bar.advance(1)
+            apt_bar = self.query_one("#run-apt", ProgressBar)
+            if apt_bar.display:  # apt's last status line stops one step short of 100 %
+                apt_bar.update(total=100, progress=100)
             return [Text(f"    done ({event.elapsed_s:.1f} s)", style="green")]
         return [Text(f"    failed: {event.text}", style="bold red")]
 
