@@ -159,3 +159,24 @@ def test_restore_puts_back_exact_bytes_and_mode(tmp_path):
     assert written.backup is not None
     host.restore_file(str(path), written.backup)
     assert path.read_bytes() == b"# Latin-1: caf\xe9\n" and (path.stat().st_mode & 0o777) == 0o640
+
+
+def test_a_multi_file_change_is_written_all_or_nothing(tmp_path):
+    """The drop-in and the `imports` line that loads it: when the second write fails, the first is put back."""
+    from gpuwiz.backends.machine.host import RealHost
+    from gpuwiz.backends.runs.file_writes import write_edits
+    from gpuwiz.backends.runs.plan import FileEdit
+
+    host = RealHost({"HOME": str(tmp_path)}, backup_root=tmp_path / "backups")
+    config = tmp_path / "config.toml"
+    config.write_text("version = 2\n")
+    blocker = tmp_path / "conf.d"
+    blocker.write_text("a file where the drop-in folder should be\n")
+    edits = [
+        FileEdit(str(config), 'version = 2\nimports = ["conf.d/*.toml"]\n', "version = 2\n"),
+        FileEdit(str(blocker / "99-nvidia.toml"), "[plugins]\n", None),
+    ]
+    with pytest.raises(OSError):
+        write_edits(host, edits)
+    assert config.read_text() == "version = 2\n"
+    assert blocker.read_text() == "a file where the drop-in folder should be\n"
