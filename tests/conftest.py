@@ -52,6 +52,15 @@ def isolated_env(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def user_env(tmp_path) -> dict[str, str]:
+    """The environment for a gpuwiz subprocess whose state, backups and logs stay in tmp_path."""
+    env = dict(os.environ)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    env["HOME"] = str(tmp_path / "home")
+    return env
+
+
 SNAPSHOT_STATE = "/tmp/gpuwiz-snapshot-state"  # the same path in every checkout: it shows in pictures
 
 

@@ -32,14 +32,6 @@ def start(config: Path, runtime: str, name: str, env: dict[str, str], *extra: st
     )
 
 
-@pytest.fixture
-def user_env(tmp_path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    env["HOME"] = str(tmp_path / "home")
-    return env
-
-
 def containerd_runtimes(config: Path, drop_in: Path | None) -> set[str]:
     names: set[str] = set()
     for path in (config, drop_in):

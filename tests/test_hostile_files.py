@@ -33,14 +33,6 @@ def gpuwiz(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -
     )
 
 
-@pytest.fixture
-def user_env(tmp_path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    env["HOME"] = str(tmp_path / "home")
-    return env
-
-
 def snapshot(path: Path) -> tuple:
     st = path.lstat()
     data = path.read_bytes() if stat.S_ISREG(st.st_mode) else None

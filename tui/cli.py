@@ -99,27 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH|none",
         help="containerd/CRI-O: the drop-in file to write ('none' or empty: edit --config in place)",
     )
-    conf.add_argument(
-        "--set-as-default",
-        "--nvidia-set-as-default",
-        dest="set_as_default",
-        nargs="?",
-        const=True,
-        default=False,
-        type=_flag,
-        metavar="BOOL",
-        help="make it the default runtime",
+    bool_flag(
+        conf, "--set-as-default", "--nvidia-set-as-default", dest="set_as_default", help="make it the default runtime"
     )
-    conf.add_argument(
+    bool_flag(
+        conf,
         "--cdi",
         "--cdi.enabled",
         "--enable-cdi",
         dest="cdi",
-        nargs="?",
-        const=True,
-        default=False,
-        type=_flag,
-        metavar="BOOL",
         help="enable CDI (containerd enable_cdi, docker features.cdi)",
     )
     conf.add_argument("--runtime-name", "--nvidia-runtime-name", dest="runtime_name", default="nvidia", metavar="N")
@@ -130,15 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="default: nvidia-container-runtime (docker), its absolute path (containerd, CRI-O)",
     )
-    conf.add_argument(
-        "--dry-run",
-        nargs="?",
-        const=True,
-        default=False,
-        type=_flag,
-        metavar="BOOL",
-        help="print each resulting file after a '# path' line",
-    )
+    bool_flag(conf, "--dry-run", dest="dry_run", help="print each resulting file after a '# path' line")
     conf.add_argument(
         "--config-mode",
         type=_config_mode,
@@ -217,6 +197,11 @@ def _config_sources(text: str) -> tuple[str, ...]:
     if not all(s in ("file", "command") for s in sources):
         raise argparse.ArgumentTypeError(f"{text!r}: file, command, or both in order (command,file)")
     return sources
+
+
+def bool_flag(parser: argparse.ArgumentParser, *names: str, dest: str, help: str) -> None:
+    """`--x`, `--x=true`, `--x false`: nvidia-ctk's boolean flags take a value too."""
+    parser.add_argument(*names, dest=dest, nargs="?", const=True, default=False, type=_flag, metavar="BOOL", help=help)
 
 
 def _flag(text: str) -> bool:
