@@ -162,6 +162,7 @@ class DockerFacts:
     other_configs: tuple[str, ...] = ()  # files other running dockerds read
     restarted_after_edit: bool | None = None  # dockerd (re)started after config_path last changed
     unit_drop_ins: tuple[str, ...] = ()  # systemd drop-ins of docker.service (one may override ExecStart)
+    unread_nvidia_configs: tuple[str, ...] = ()  # daemon.json files naming nvidia that this dockerd does not read
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.planners.registry import build_plan, offered_choices
 from gpuwiz.backends.runs.answers import answers_text, load_answers
-from gpuwiz.backends.runs.plan import render_text
+from gpuwiz.backends.runs.plan_summary import render_text
 from gpuwiz.cli import main
 
 

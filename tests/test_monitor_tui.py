@@ -296,7 +296,8 @@ def test_real_library_without_driver_shows_the_panel():
             await sampled(pilot)
             lines = [line.plain for line in pilot.app.screen.query_one("#monitor-lines").lines]
             assert any("NVML: DriverNotLoaded" in line for line in lines)
-            assert any("Trying again" in line for line in lines)
+            # a GPU on the bus: NVML is tried again; none (a CI runner): it says so, nothing to wait for
+            assert any("Trying again" in line or "No NVIDIA GPU on this machine's PCI bus" in line for line in lines)
 
     asyncio.run(go())
 

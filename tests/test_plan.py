@@ -18,8 +18,8 @@ from gpuwiz.backends.runs.plan import (
     Step,
     plan_document,
     render_sh,
-    render_text,
 )
+from gpuwiz.backends.runs.plan_summary import render_text
 
 
 def _plan(tmp_path, *, root=False):

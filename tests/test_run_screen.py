@@ -75,7 +75,7 @@ def test_failure_then_retry_then_skip_then_back_to_the_layers():
             await settled(pilot)
             await pilot.press("2", "x")
             await pilot.pause()
-            assert pilot.app.screen.__class__.__name__ == "ConfirmScreen"
+            assert pilot.app.screen.__class__.__name__ == "RunConfirmScreen"
             await pilot.press("y")
             await settled(pilot)
             screen = pilot.app.screen

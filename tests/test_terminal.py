@@ -26,9 +26,10 @@ def _capture(session: str) -> str:
 def _wait_for(session: str, text: str, timeout: float = 20) -> str:
     deadline = time.time() + timeout
     screen = ""
+    wanted = " ".join(text.split())  # column widths may change: runs of spaces count as one
     while time.time() < deadline:
         screen = _capture(session)
-        if text in screen:
+        if wanted in " ".join(screen.split()):
             return screen
         time.sleep(0.2)
     raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
@@ -90,7 +91,7 @@ def test_run_a_layer_then_the_monitor_keys_only(tmp_path):
     session = f"gpuwiz-run-{os.getpid()}"
     _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
     try:
-        _wait_for(session, "[hardware.nvidia-gpu]")  # probed, the first layer painted
+        _wait_for(session, "[driver.nouveau]")  # probed: it opens on the first layer that fails
         _keys(session, "m")
         _wait_for(session, "NVML: LibraryNotFound")  # no driver yet: the monitor says so and the fix
         _keys(session, "q")
@@ -155,9 +156,9 @@ def test_a_changed_install_method_runs_in_tmux(tmp_path):
     session = f"gpuwiz-method-{os.getpid()}"
     _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
     try:
-        _wait_for(session, "[hardware.nvidia-gpu]")
-        steps = [("2", "Driver  ✗ FAIL"), ("Tab", ""), ("Tab", ""), ("Enter", "NVIDIA CUDA repo  every")]
-        steps += [("Down", ""), ("Enter", "Install method   NVIDIA CUDA repo")]
+        _wait_for(session, "[driver.nouveau]")  # it opens on the first layer that needs work
+        steps = [("2", "Driver ✗ FAIL"), ("Tab", ""), ("Tab", ""), ("Enter", "NVIDIA CUDA repo  every")]
+        steps += [("Down", ""), ("Enter", "Install method NVIDIA CUDA repo")]
         _walk_to_the_run_screen(session, steps, "The simulated machine rebooted")
         screen = _capture(session)
         assert "Log:" in screen and "Traceback" not in screen
@@ -177,15 +178,15 @@ def test_nvidia_as_default_runs_in_tmux(tmp_path):
     session = f"gpuwiz-default-{os.getpid()}"
     _start(session, tmp_path, f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30")
     try:
-        _wait_for(session, "[hardware.nvidia-gpu]")
+        _wait_for(session, "[driver.nouveau]")  # it opens on the first layer that needs work
         steps = [
-            ("4", "Container runtime  ✗ FAIL"),
+            ("4", "Container runtime ✗ FAIL"),
             ("Tab", ""),
             ("Tab", ""),
             ("Tab", ""),
             ("Enter", "every container"),
         ]
-        steps += [("Down", ""), ("Enter", "nvidia as defaultYes")]
+        steps += [("Down", ""), ("Enter", "nvidia as default Yes")]
         _walk_to_the_run_screen(session, steps, "All steps done (simulated)")
         _keys(session, "q")
         _wait_for(session, "4. ")
@@ -203,8 +204,8 @@ def test_an_answers_file_with_the_cuda_repo_runs_in_tmux(tmp_path):
     command = f"{sys.executable} -m gpuwiz --profile fresh-rtx3060 --answers {answers}; echo EXITED=$?; sleep 30"
     _start(session, tmp_path, command)
     try:
-        _wait_for(session, "[hardware.nvidia-gpu]")
-        steps = [("2", "Driver  ✗ FAIL")]
+        _wait_for(session, "[driver.nouveau]")  # it opens on the first layer that needs work
+        steps = [("2", "Driver ✗ FAIL")]
         _walk_to_the_run_screen(session, steps, "The simulated machine rebooted")
         log = re.search(r"(/\S+\.log)", _wait_for(session, ".log")).group(1)
         assert "apt-mark hold cuda-drivers-535" in open(log).read()  # the CUDA repository's packages ran
@@ -213,6 +214,48 @@ def test_an_answers_file_with_the_cuda_repo_runs_in_tmux(tmp_path):
         _keys(session, "n")
         _wait_gone(session, "Go on with Container toolkit")
         _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_palette_and_per_screen_help_in_tmux(tmp_path):
+    """ctrl+p lists gpuwiz's own actions with their keys and runs one; ? on the layers screen and
+    on the monitor shows that screen's own keys — keys only, in tmux at 80×24, with NO_COLOR."""
+    session = f"gpuwiz-palette-{os.getpid()}"
+    env = {"TERM": "xterm-256color", "PATH": os.environ["PATH"], "HOME": str(tmp_path), "NO_COLOR": "1"}
+    env_args = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+    command = f"{sys.executable} -m gpuwiz --profile fresh-rtx3060; echo EXITED=$?; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args, command], check=True)
+    try:
+        _wait_for(session, "[driver.nouveau]")
+        _keys(session, "?")
+        screen = _wait_for(session, "Esc closes")
+        assert "run this layer's plan" in screen and "save the choices" in screen
+        _keys(session, "Escape")
+        _wait_gone(session, "Esc closes")
+        _keys(session, "C-p")
+        screen = _wait_for(session, "Go to layer 2: Driver (2)")
+        assert "Re-probe (r)" in screen and "Monitor (m)" in screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "-l", "run plan"], check=True)
+        _wait_for(session, "Run plan (x)")
+        _keys(session, "Escape")
+        _wait_gone(session, "Search for commands")
+        _keys(session, "C-p")
+        _wait_for(session, "Search for commands")
+        for ch in "Container toolkit":
+            subprocess.run(["tmux", "send-keys", "-t", session, "-l", ch], check=True)
+        _wait_for(session, "Go to layer 3")
+        _keys(session, "Enter")
+        _wait_for(session, "[toolkit.")  # the palette's jump went to the toolkit layer
+        _keys(session, "m")
+        _wait_for(session, "NVML: LibraryNotFound")
+        _keys(session, "?")
+        screen = _wait_for(session, "Esc closes")
+        assert "SIGTERM / SIGKILL" in screen and "The monitor" in screen
+        _keys(session, "Escape")
+        _wait_gone(session, "Esc closes")
+        _keys(session, "q", "q")
         _wait_for(session, "EXITED=0")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Iterable, Mapping
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from gpuwiz.backends.machine.host import Host
 
 from .hangup import HangUpWatch, leave_hung_up_terminal
 from .screens.help import HELP_TEXT, HelpScreen
 from .screens.monitor import MonitorConfig, MonitorScreen
+from .severity import severity_theme
 
 
 class GpuwizApp(App[None]):
@@ -35,6 +37,8 @@ class GpuwizApp(App[None]):
         """`monitor`: start on the monitor (`gpuwiz monitor`) instead of the wizard; `answers`: the
         wizard starts with an answers file's choices, to review before running."""
         super().__init__()
+        # severity in weight and shape under NO_COLOR, in colour otherwise (tui/severity.py)
+        self.console.push_theme(severity_theme(self.no_color))
         self.host = host
         # whoever runs gpuwiz: where run logs, run state and answers-file backups go (also when
         # the host is a simulated machine, whose environment is the profile's)
@@ -97,6 +101,8 @@ class GpuwizApp(App[None]):
             resume = self._resumable_run()
             picks = dict(resume.selections) if resume and not self.answers else self.answers
             layers = LayersScreen(picks, self.answers_source)
+            if resume is not None:
+                layers.open_at = resume_layer(resume)
             self.push_screen(layers)
             if resume is not None:
                 self._offer_resume(layers, resume)
@@ -132,11 +138,7 @@ class GpuwizApp(App[None]):
 
         from .screens.confirm import ConfirmScreen
 
-        if state.next_step < len(state.steps):  # the step it did not get to
-            index = LAYERS.index(Layer(state.steps[state.next_step].split(".", 1)[0]))
-        else:  # the plan of one layer, done: the layer after it
-            done_layer = Layer(state.steps[state.next_step - 1].split(".", 1)[0])
-            index = min(LAYERS.index(done_layer) + 1, len(LAYERS) - 1)
+        index = resume_layer(state)
         if state.status == "hung-up":
             why = "when its terminal hung up"
         else:
@@ -157,6 +159,52 @@ class GpuwizApp(App[None]):
         if not isinstance(self.screen, MonitorScreen):
             self.push_screen(MonitorScreen(MonitorConfig()))
 
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p): the screen's own actions first, each with its key, then Textual's."""
+        yield from screen_commands(screen)
+        yield from super().get_system_commands(screen)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(getattr(self.screen, "HELP_TEXT", HELP_TEXT)))
+
+
+def resume_layer(state) -> int:
+    """The layer a stopped run goes on with: the step it did not get to, or after a layer's whole
+    plan the layer after it."""
+    from gpuwiz.backends.findings import LAYERS, Layer
+
+    if state.next_step < len(state.steps):
+        return LAYERS.index(Layer(state.steps[state.next_step].split(".", 1)[0]))
+    done_layer = Layer(state.steps[state.next_step - 1].split(".", 1)[0])
+    return min(LAYERS.index(done_layer) + 1, len(LAYERS) - 1)
+
+
+def key_names(binding: Binding) -> str:
+    """A binding's keys as the help and the palette write them: "c / ctrl+c"."""
+    names = {"question_mark": "?", "escape": "Esc", "up": "↑", "down": "↓", "pageup": "PgUp", "pagedown": "PgDn"}
+    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
+
+
+def screen_commands(screen: Screen) -> Iterable[SystemCommand]:
+    """Every action the screen binds with a name (the footer's), while it can run, then the extras
+    a screen offers for the palette (PALETTE_EXTRAS: title, help, action)."""
+    seen: set[str] = set()
+    for binding in screen.BINDINGS:
+        if not isinstance(binding, Binding) or not binding.description or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        name, _, _ = binding.action.partition("(")
+        if name.startswith("app."):
+            target, action = screen.app, binding.action[4:]
+        else:
+            target, action = screen, binding.action
+        if screen.check_action(name, ()) is False:
+            continue
+        yield SystemCommand(
+            f"{binding.description} ({key_names(binding)})",
+            getattr(screen, "PALETTE_HELP", {}).get(binding.action, ""),
+            lambda target=target, action=action: target.run_action(action),
+        )
+    for title, help_text, action in getattr(screen, "palette_extras", lambda: [])():
+        yield SystemCommand(title, help_text, lambda action=action: screen.run_action(action))

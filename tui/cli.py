@@ -262,7 +262,8 @@ def _load_answers(path: str | None) -> dict[str, str]:
 def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
     from gpuwiz.backends.doctor import run_doctor
     from gpuwiz.backends.planners.registry import build_plan
-    from gpuwiz.backends.runs.plan import plan_document, render_sh, render_text
+    from gpuwiz.backends.runs.plan import plan_document, render_sh
+    from gpuwiz.backends.runs.plan_summary import render_text
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env)
@@ -288,7 +289,7 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
 def cmd_apply(args: argparse.Namespace, env: dict[str, str]) -> int:
     from gpuwiz.backends.doctor import run_doctor
     from gpuwiz.backends.planners.registry import build_plan
-    from gpuwiz.backends.runs.plan import render_text
+    from gpuwiz.backends.runs.plan_summary import render_text
 
     selections = _load_answers(args.answers)
     host, profile = _host(args, env, simulate=True)

@@ -40,6 +40,8 @@ class ViewOptions:
     message: str = ""  # one line of feedback (a signal sent, a refusal)
     graphs: bool = True  # history graphs (a single sample has none)
     live: bool = True  # the TUI (refreshing, retrying); False: one printed sample
+    no_color: bool = False  # NO_COLOR: severity in weight and shape (bold, reverse), not colour
+    gpu_on_bus: bool | None = None  # False: the bus has no NVIDIA GPU (so NVML has nothing to find)
 
 
 # --- small pieces ------------------------------------------------------------------------------
@@ -185,40 +187,67 @@ def _line(*parts: tuple[str, str] | str | Text) -> Text:
 
 
 def header(sample: MonitorSample | None, opts: ViewOptions) -> Text:
-    left = _line(("gpuwiz monitor", "bold"))
+    """Title, host, driver, CUDA, GPU count, then the clock and PAUSED at the right. The clock and
+    PAUSED always show (p must be seen to work): narrow, the left side gives way first."""
+    parts: list[tuple[str, str]] = [("gpuwiz monitor", "bold")]
     if sample is not None:
         if sample.hostname:
-            left.append(f"  {sample.hostname}")
+            parts.append((sample.hostname, ""))
         nvml = sample.nvml
         if nvml.driver_version:
-            left.append(f"  Driver {nvml.driver_version}")
+            parts.append((f"Driver {nvml.driver_version}", ""))
         cuda = cuda_version_text(nvml.cuda_driver_version)
         if cuda:
-            left.append(f"  CUDA {cuda}")
+            parts.append((f"CUDA {cuda}", ""))
         if not sample.problem:
-            left.append(f"  {len(nvml.gpus)} GPU{'s' if len(nvml.gpus) != 1 else ''}")
+            parts.append((f"{len(nvml.gpus)} GPU{'s' if len(nvml.gpus) != 1 else ''}", ""))
     stamp = time.localtime(sample.wall_time) if sample is not None else None
     every = f"  every {opts.interval:g} s" if opts.live else ""
     paused = "  PAUSED" if opts.paused else ""
-    candidates = [
-        (time.strftime("%Y-%m-%d %H:%M:%S", stamp) if stamp else "") + every + paused,
-        (time.strftime("%H:%M:%S", stamp) if stamp else "") + paused,
-        paused.strip(),
-    ]
-    for right in candidates:
-        pad = opts.width - len(left.plain) - len(right)
-        if pad >= 1:
+    full = (time.strftime("%Y-%m-%d %H:%M:%S", stamp) if stamp else "") + every + paused
+    short = ((time.strftime("%H:%M:%S", stamp) if stamp else "") + paused).strip()
+    # what gives way, in order: the long clock, the title (the title bar says it), the GPU count, CUDA
+    drop_order = [0, len(parts) - 1, len(parts) - 2] if sample is not None and not sample.problem else [0]
+    shown = list(range(len(parts)))
+    for right in (full, short):
+        if _width(parts, shown) + len(right) + 1 <= opts.width:
             break
     else:
-        return left
+        right = short
+        for index in drop_order:
+            if _width(parts, shown) + len(right) + 1 <= opts.width:
+                break
+            if index in shown and len(shown) > 1:
+                shown.remove(index)
+    left = _line()
+    for n, index in enumerate(shown):
+        text, style = parts[index]
+        left.append(("  " if n else "") + text, style=style)
+    pad = max(1, opts.width - len(left.plain) - len(right))
     left.append(" " * pad)
-    left.append(right, style="bold yellow" if opts.paused else "")
+    if opts.paused:
+        clock = right[: -len("PAUSED")]
+        left.append(clock)
+        left.append("PAUSED", style="bold reverse" if opts.no_color else "bold yellow")
+    else:
+        left.append(right)
     return left
 
 
-def problem_lines(name: str, width: int, retry_s: float | None) -> list[Text]:
-    what, fix = nvml_problem(name)
-    lines = [_line((f"NVML: {name}", "bold red"))]
+def _width(parts: list[tuple[str, str]], shown: list[int]) -> int:
+    return sum(len(parts[i][0]) for i in shown) + 2 * max(0, len(shown) - 1)
+
+
+NO_GPU_ON_BUS = (
+    "No NVIDIA GPU on this machine's PCI bus: there is nothing for NVML to watch here.",
+    "In a VM or container, pass the GPU through to it; `gpuwiz doctor` lists what the bus has.",
+)
+
+
+def problem_lines(name: str, width: int, retry_s: float | None, gpu_on_bus: bool | None = None) -> list[Text]:
+    what, fix = NO_GPU_ON_BUS if gpu_on_bus is False else nvml_problem(name)
+    title = f"No NVIDIA GPU (NVML: {name})" if gpu_on_bus is False else f"NVML: {name}"
+    lines = [_line((title, "bold red"))]
     lines += [_line(part) for part in _wrap(what, width)]
     lines += [
         _line(("fix: ", "bold cyan"), part) if i == 0 else _line("     " + part)
@@ -338,22 +367,42 @@ def _compact_cells(idx: str, name: str, temp: str, perf: str, power: str) -> str
 COMPACT_HEAD = _compact_cells("GPU", "Name", "Temp", "Perf", "Pwr:Usage") + "GPU-Util       Memory-Usage"
 
 
+COMPACT_LINE_WIDTH = len(COMPACT_HEAD) + 19  # and the memory numbers, e.g. " 72966/81559MiB"
+GRAPH_HEADS = {"util": "GPU-Util", "memory": "Mem-Hist", "power": "Pwr-Hist", "temperature": "Tmp-Hist"}
+
+
+def graph_in_place(opts: ViewOptions) -> bool:
+    """Too narrow for a graph after the compact line, and a history other than utilisation chosen."""
+    return opts.metric != "util" and opts.graphs and opts.width - COMPACT_LINE_WIDTH - 2 < 8
+
+
+def compact_head(opts: ViewOptions) -> str:
+    if graph_in_place(opts):
+        return COMPACT_HEAD.replace("GPU-Util", GRAPH_HEADS.get(opts.metric, "GPU-Util"))
+    return COMPACT_HEAD
+
+
 def compact_line(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewOptions) -> Text:
     u = opts.unicode
     if lost:
         return _line(f"{i:>3} {fit(short_name(gpu.name), 16)} ", ("LOST: fell off the bus; waiting for it", "bold red"))
     util_f = fraction(gpu.utilization_gpu, 100)
     mem_f = fraction(gpu.memory_used_mib, gpu.memory_total_mib)
+    if graph_in_place(opts):  # no room for a graph at the end: the chosen history takes the bar's place
+        util_cell = Text(sparkline(history.series(i, opts.metric), 8, u), style="cyan")
+    else:
+        util_cell = colored_bar(util_f, 8, u, UTIL_STYLE)
     text = _line(
         f"{i:>3} {fit(short_name(gpu.name), 16)} ",
         (f"{na(gpu.temperature_c, '{}°C' if u else '{}C'):>5}", temperature_style(gpu)),
         f" {na(gpu.pstate, 'P{}'):>4} ",
         (f"{power_text(gpu):>9}", power_style(gpu)),
         " ",
-        colored_bar(util_f, 8, u, UTIL_STYLE),
+        util_cell,
         f"{na(gpu.utilization_gpu, '{}%'):>5} ",
         colored_bar(mem_f, 6, u, memory_style(mem_f)),
-        f" {na(gpu.memory_used_mib)}/{gpu.memory_total_mib}MiB",
+        " ",
+        (f"{na(gpu.memory_used_mib)}/{gpu.memory_total_mib}MiB", "bold red" if (mem_f or 0) >= 0.95 else ""),
     )
     room = opts.width - len(text.plain) - 2
     if room >= 8 and opts.graphs:
@@ -535,7 +584,7 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
             full.append(line)
     if room is None or len(full) <= room:
         return full
-    lines = [_line((COMPACT_HEAD, "bold"))]
+    lines = [_line((compact_head(opts), "bold"))]
     for i, g in enumerate(gpus):
         lines.append(compact_line(i, g, i in sample.lost, history, opts))
         lines += mig_compact(g, opts)
@@ -549,7 +598,8 @@ def render(sample: MonitorSample | None, history: History, opts: ViewOptions, re
     if sample is None:
         lines.append(_line(("Reading NVML…", "dim")))
     elif sample.problem:
-        lines += problem_lines(sample.problem, opts.width, retry_s if opts.live else None)
+        retry = retry_s if opts.live and opts.gpu_on_bus is not False else None
+        lines += problem_lines(sample.problem, opts.width, retry, opts.gpu_on_bus)
     else:
         # leave the processes at least their title, head and three rows
         room = None if opts.height is None else opts.height - len(lines) - 6 - bool(opts.message)
@@ -574,11 +624,29 @@ def render(sample: MonitorSample | None, history: History, opts: ViewOptions, re
     for line in lines:
         if len(line.plain) > opts.width:
             line.truncate(opts.width)  # a terminal narrower than any layout: cut, never wrap
+    if opts.no_color:
+        for line in lines:
+            line.spans[:] = [
+                Span(sp.start, sp.end, _weight(sp.style, line.plain[sp.start : sp.end])) for sp in line.spans
+            ]
     if not opts.unicode:
         for line in lines:
             if not line.plain.isascii():
                 line.plain = line.plain.translate(ASCII_SAME_WIDTH)  # same length: the styles stay put
     return lines
+
+
+# NO_COLOR turns colours into greys by luminance (red: darker than green): say it with weight
+NO_COLOR_WEIGHTS = {"bold red": "bold reverse", "red": "bold reverse", "yellow": "bold", "bold yellow": "bold"}
+BAR_CELLS = set("█▏▎▍▌▋▊▉#")
+
+
+def _weight(style, text: str):
+    if not isinstance(style, str) or style not in NO_COLOR_WEIGHTS:
+        return style
+    if set(text) <= BAR_CELLS:  # a reversed bar would read as empty: a full one is plain and bold
+        return "bold"
+    return NO_COLOR_WEIGHTS[style]
 
 
 ASCII_SAME_WIDTH = str.maketrans({"…": "~", "↑": "^", "↓": "v"})

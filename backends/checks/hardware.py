@@ -175,7 +175,19 @@ def _platform(f: HardwareFacts) -> list[Finding]:
 
 def _firmware(f: HardwareFacts) -> list[Finding]:
     out = []
-    if f.secure_boot:
+    signed_and_loaded = any(d.driver == "nvidia" for d in f.nvidia_gpus)  # the kernel took the module
+    if f.secure_boot and signed_and_loaded:
+        out.append(
+            Finding(
+                "hardware.secure-boot",
+                L,
+                Status.OK,
+                "Secure Boot is on and the NVIDIA kernel module is loaded: its signature is trusted.",
+                None,
+                ("mokutil --sb-state: SecureBoot enabled",),
+            )
+        )
+    elif f.secure_boot:
         out.append(
             Finding(
                 "hardware.secure-boot",

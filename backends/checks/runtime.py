@@ -123,8 +123,12 @@ def _docker_config(d: DockerFacts) -> list[Finding]:
                 "runtime.docker.nvidia",
                 L,
                 Status.FAIL,
-                f"docker {d.version or ''} does not know the nvidia runtime ({d.config_path}).".replace("  ", " "),
-                "gpuwiz runtime configure --runtime docker, then restart docker.",
+                f"docker {d.version or ''} does not know the nvidia runtime ({_docker_where(d)}).".replace("  ", " "),
+                "gpuwiz runtime configure --runtime docker"
+                + (f" (it edits {d.config_path}, the file this dockerd reads)" if d.unread_nvidia_configs else "")
+                + f", then {_restart_docker(d)}"
+                + ("; editing the other file again changes nothing." if d.unread_nvidia_configs else "."),
+                tuple(f"{p}: names the nvidia runtime, not read by this dockerd" for p in d.unread_nvidia_configs),
             )
         ]
     if d.daemon_runtimes is not None and "nvidia" in d.runtimes and "nvidia" not in d.daemon_runtimes:
@@ -136,7 +140,7 @@ def _docker_config(d: DockerFacts) -> list[Finding]:
                 L,
                 Status.FAIL,
                 f"{d.config_path} names the nvidia runtime but the running dockerd does not: it was not restarted or reads another file.",
-                "systemctl restart docker",
+                _restart_docker(d),
                 ("docker info: runtimes " + ", ".join(d.daemon_runtimes),),
             )
         ]
@@ -151,6 +155,13 @@ def _docker_config(d: DockerFacts) -> list[Finding]:
     ]
 
 
+def _docker_where(d: DockerFacts) -> str:
+    """Row 25: the file this dockerd reads, why, and the daemon.json that names nvidia but is not read."""
+    how = f", the file {d.config_how} names" if d.config_how else ""
+    unread = "".join(f"; {p} names nvidia, but this dockerd does not read it" for p in d.unread_nvidia_configs)
+    return f"{d.config_path}{how}{unread}"
+
+
 def _where(c: ContainerdFacts) -> str:
     """The file, and why it is that one when it is not containerd's default."""
     how = f", the file {c.config_how} names" if c.config_how else ""
@@ -160,6 +171,11 @@ def _where(c: ContainerdFacts) -> str:
 
 def _other_configs(daemon: str, others: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"another {daemon} runs with {path}" for path in others)
+
+
+def _restart_docker(d: DockerFacts) -> str:
+    """Snap's docker is a snap service: systemctl knows it as snap.docker.dockerd, snap restart is its way."""
+    return "snap restart docker" if d.config_path.startswith("/var/snap/docker/") else "sudo systemctl restart docker"
 
 
 def _docker_reads_another_file(d: DockerFacts) -> Finding:

@@ -94,8 +94,13 @@ def build_plan(
     planners: list[Planner] | None = None,
     *,
     source: str = "answers",
+    layers_alone: bool = False,
 ) -> Plan:
-    """Steps for every layer that is not healthy (or that a selection asks to change), bottom up."""
+    """Steps for every layer that is not healthy (or that a selection asks to change), bottom up.
+
+    A step that two layers share (installing curl and gpg, the key directory) appears once, where
+    the first layer needs it (see shared_once). `layers_alone`: every layer keeps all of its steps,
+    for the wizard, which runs one layer at a time."""
     planners = load_backends("planner") if planners is None else planners
     selections, notes = check_selections(report, dict(selections or {}), planners, source=source)
     steps: list[Step] = []
@@ -134,4 +139,61 @@ def build_plan(
         steps += found
     if not steps and not any(n.layer is None or report.layer(n.layer).status is not Status.OK for n in notes):
         notes.append(PlanNote(None, "Every layer is healthy (or skipped); there is nothing to change."))
-    return Plan(tuple(steps), tuple(notes))
+    plan = Plan(tuple(steps), tuple(notes))
+    return plan if layers_alone else shared_once(plan)
+
+
+# commands whose effect depends on what ran before them: a repeat after other steps is not the same step
+_REFRESHES = {
+    ("apt-get", "update"),
+    ("apt", "update"),
+    ("dnf", "makecache"),
+    ("yum", "makecache"),
+    ("systemctl", None),
+    ("sysctl", None),
+    ("update-initramfs", None),
+    ("dracut", None),
+    ("kubectl", None),
+    ("k3s", None),
+    ("helm", None),
+}
+
+
+def _refreshes(step: Step) -> bool:
+    if not step.argv:
+        return False
+    argv = list(step.argv)
+    while argv and (argv[0] in ("env", "sudo") or "=" in argv[0]):
+        argv.pop(0)
+    if not argv:
+        return False
+    words = [a for a in argv[1:] if not a.startswith("-")]
+    return (argv[0], None) in _REFRESHES or (argv[0], words[0] if words else "") in _REFRESHES
+
+
+def _same_action(step: Step) -> tuple:
+    """What a step does, whatever its id, title and layer."""
+    return (step.argv, step.edit, step.skip_if, step.restarts, step.reboot, step.interactive, step.needs_root)
+
+
+def shared_once(plan: Plan) -> Plan:
+    """The plan with each step that a later layer repeats from an earlier one (same id, or the same
+    argv or file edit) kept once, at its first place. Repeats within one layer stay (a planner means
+    them: the test job deleted before and after it runs), and so does a repeated refresh (apt-get
+    update, a restart, sysctl --system) with other steps in between: a repository added since
+    needs its package lists fetched again."""
+    kept: list[Step] = []
+    first: dict[tuple, int] = {}  # action -> index in kept
+    for step in plan.steps:
+        action = _same_action(step)
+        at = first.get(action)
+        if at is not None and kept[at].layer is not step.layer:
+            if not _refreshes(step) or at == len(kept) - 1:
+                continue
+        first.setdefault(action, len(kept))
+        if _refreshes(step):
+            first[action] = len(kept)  # a later repeat compares with the latest one
+        kept.append(step)
+    if len(kept) == len(plan.steps):
+        return plan
+    return Plan(tuple(kept), plan.notes)

@@ -7,7 +7,7 @@ import json
 import posixpath
 
 from gpuwiz.backends.configs.containerd_config import ContainerdRuntimes, merge_runtimes, read_runtimes
-from gpuwiz.backends.configs.daemon_configs import containerd_configs, dockerd_configs
+from gpuwiz.backends.configs.daemon_configs import DOCKERD_DEFAULT, containerd_configs, dockerd_configs
 from gpuwiz.backends.configs.runtime_configure import ConfigureRequest, configure, docker_default_path
 from gpuwiz.backends.errors import GpuwizError
 from gpuwiz.backends.facts import ContainerdFacts, CrioFacts, DockerFacts, RuntimeFacts
@@ -76,6 +76,7 @@ def probe_docker(host: Host) -> DockerFacts | None:
         other_configs=tuple(c.path for c in configs[1:]),
         restarted_after_edit=restarted_after,
         unit_drop_ins=_drop_ins(host, "docker") if restarted_after else (),
+        unread_nvidia_configs=_unread_nvidia_configs(host, path),
         started_before_hook=_started_before_hook(host) if state == "active" else None,
         version=version,
         config_path=path,
@@ -87,6 +88,20 @@ def probe_docker(host: Host) -> DockerFacts | None:
         service=state,
         daemon_runtimes=daemon_runtimes,
     )
+
+
+def _unread_nvidia_configs(host: Host, path: str) -> tuple[str, ...]:
+    """Row 25: /etc/docker/daemon.json names nvidia (nvidia-ctk wrote it) while this dockerd reads another file
+    (snap docker, rootless docker, --config-file from a unit drop-in)."""
+    if path == DOCKERD_DEFAULT:
+        return ()
+    text = host.read_text(DOCKERD_DEFAULT)
+    try:
+        loaded = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return ()
+    runtimes = loaded.get("runtimes") if isinstance(loaded, dict) else None
+    return (DOCKERD_DEFAULT,) if isinstance(runtimes, dict) and "nvidia" in runtimes else ()
 
 
 HOOK = "nvidia-container-runtime-hook"

@@ -118,7 +118,8 @@ class Plan:
 # --- renderings ---------------------------------------------------------------------------
 
 
-def render_text(plan: Plan) -> str:
+def render_steps(plan: Plan) -> str:
+    """The steps as text; plan_summary.render_text adds what they change (the `plan` and `apply` text)."""
     if not plan.steps:
         return "\n".join(["No steps to run.", *map(str, plan.notes)]) + "\n"
     lines = [f"Plan: {len(plan.steps)} step(s)"]

@@ -86,3 +86,12 @@ class RunLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+def read_run_log(path: str | Path, max_lines: int = 5000) -> tuple[list[str], int]:
+    """A run log's last `max_lines` lines (for the wizard's viewer), and how many came before them.
+    OSError when it cannot be read."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        lines = fh.read().splitlines()
+    cut = max(0, len(lines) - max_lines)
+    return lines[cut:], cut

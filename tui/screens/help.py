@@ -4,34 +4,48 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 HELP_TEXT = """\
-[b]gpuwiz [/b]checks a machine layer by layer, bottom up:
-hardware → driver → container toolkit → container runtime → Kubernetes.
-
-Each layer shows what was detected and its findings:
-  ✓ ok   ! warning   ✗ failed   - skipped (with the reason)
-A failed finding names its fix. Below: the layer's choices (* marks the
-recommended option) and the plan they make; nothing runs without a yes.
+[b]gpuwiz[/b] checks a machine bottom up: hardware → driver → toolkit →
+runtime → Kubernetes. Each layer shows its findings (✓ ok  ! warning
+✗ failed, with its fix  - skipped), choices (* recommended), the plan.
 
 [b]Keys[/b]
   ↑/↓ or 1-5   choose a layer
   Tab          details (↑/↓ PgUp/PgDn scroll), then each choice
   Enter / Esc  open / close a choice
+  x            run this layer's plan (after a yes)
+  a            save the choices as an answers file for the next node
   r            probe the machine again
   m            the GPU monitor
+  ctrl+p       every action by name (the command palette)
   ?            this help
   q            quit
 
 Headless: gpuwiz doctor [--json], gpuwiz plan [--format sh]."""
 
+RUN_HELP_TEXT = """\
+[b]Running a layer's plan[/b]: each step's output streams into the log
+below, with a progress bar and the running step's time. Steps check
+before they act, so running again skips what is done. A failed step
+stops the run there; every run is logged in full, secrets redacted.
+
+[b]Keys[/b]
+  c / ctrl+c   cancel: the step finishes first; c again stops it now
+  r            retry: go on from the step that failed or was cancelled
+  s            skip the failed step and go on with the next
+  q / Esc      back to the layers (the layer is probed again)
+  ctrl+p       every action by name (the command palette)
+  ?            this help
+
+Headless: gpuwiz apply --answers FILE, gpuwiz rollback [--dry-run]."""
+
 MONITOR_HELP_TEXT = """\
-[b]The monitor[/b] reads every GPU through NVML at the interval (--interval).
-Narrow terminals get one line per GPU; wide ones full panels with a graph.
-Colours: temperature near the slowdown threshold, power near the cap.
+[b]The monitor[/b] reads every GPU through NVML every --interval s: one
+line per GPU when narrow, full panels with a graph when wide.
 
 [b]Keys[/b]
   m        graph: utilisation, memory, power, temperature
@@ -42,9 +56,11 @@ Colours: temperature near the slowdown threshold, power near the cap.
   t / K    send it SIGTERM / SIGKILL (asks first; off with --readonly)
   p        pause
   d        the driver layer (from the wizard, while NVML cannot start)
+  ctrl+p   every action by name (the command palette)
+  ?        this help
   q / Esc  close
 
-Headless: gpuwiz monitor --once (a table), --json (gpuwiz help monitor-json)."""
+Headless: gpuwiz monitor --once (a table), --json (help monitor-json)."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -55,9 +71,9 @@ class HelpScreen(ModalScreen[None]):
         self.text = text
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-box"):
+        with VerticalScroll(id="help-box"):
             yield Static(self.text, id="help-text")
-            yield Static("[dim]Esc closes[/dim]", id="help-close")
+            yield Static("[dim]Esc closes; ↑/↓ scroll[/dim]", id="help-close")
 
     def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -22,16 +22,20 @@ from ..widgets.choices_panel import ChoiceChanged, ChoicesPanel
 from ..widgets.layer_detail import LayerDetail
 from ..widgets.layer_list import LayerList
 from .confirm import ConfirmScreen
+from .help import HELP_TEXT
 
 SEVERITY_ORDER = (Status.FAIL, Status.WARN, Status.OK, Status.SKIP)  # what needs action first
 
 
 class LayersScreen(Screen[None]):
+    HELP_TEXT = HELP_TEXT
     BINDINGS = [
         Binding("r", "reprobe", "Re-probe"),
         Binding("x", "run_plan", "Run plan"),
         Binding("a", "save_answers", "Save answers"),
         Binding("m", "app.monitor", "Monitor"),
+        Binding("l", "last_log", "Last run's log", show=False),
+        Binding("u", "rollback", "Roll back the last run", show=False),
         *[Binding(str(n), f"choose({n - 1})", show=False) for n in range(1, len(LAYERS) + 1)],
     ]
 
@@ -43,6 +47,7 @@ class LayersScreen(Screen[None]):
         self.choices: list[Choice] = []
         self.picks: dict[str, str] = dict(picks or {})  # what the user picked; the rest stays recommended
         self.answers_source = answers_source
+        self.open_at: int | None = None  # the layer to open on (a resumed run's); else the first that needs work
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -70,10 +75,10 @@ class LayersScreen(Screen[None]):
         dropped = sorted(set(self.picks) - set(selections))
         refused = ""
         try:
-            plan = build_plan(report, selections, source="choices")
+            plan = build_plan(report, selections, source="choices", layers_alone=True)
         except InputError as exc:
             refused, selections = exc.message, {}
-            plan = build_plan(report, {}, source="choices")
+            plan = build_plan(report, {}, source="choices", layers_alone=True)
         self.app.call_from_thread(self._show_report, report, choices, plan, selections)
         if self.answers_source and (dropped or refused):
             said = refused or f"{', '.join(dropped)} do not arise on this machine"
@@ -83,11 +88,17 @@ class LayersScreen(Screen[None]):
         self.answers_source = ""  # said once; later re-probes keep what the user picked
 
     def _show_report(self, report: DoctorReport, choices: list[Choice], plan: Plan, selections: dict[str, str]) -> None:
+        first = self.report is None
         self.report = report
         self.picks = selections
         self.choices = choices
         self.plan = plan
         self.query_one(LayerList).show_statuses({r.layer: r.status for r in report.layers})
+        if first and not self.query_one(LayerList).highlighted:  # the user has not moved yet
+            index = self.open_at if self.open_at is not None else first_needing_work(report)
+            if index:
+                self.query_one(LayerList).highlighted = index  # shows that layer's detail
+                return
         self._show_detail(self._current())
 
     def on_choice_changed(self, event: ChoiceChanged) -> None:
@@ -111,7 +122,7 @@ class LayersScreen(Screen[None]):
             return
         selections = {**self.picks, key: value}
         try:
-            plan = build_plan(self.report, selections, source="choices")
+            plan = build_plan(self.report, selections, source="choices", layers_alone=True)
         except InputError as exc:
             self.app.call_from_thread(self._refused, key, previous, exc.message)
             return
@@ -188,8 +199,7 @@ class LayersScreen(Screen[None]):
             return
         plan = Plan(steps, tuple(n for n in self.plan.notes if n.layer is layer) if self.plan else ())
         where = "this SIMULATED machine" if self.app.host.simulated else "this machine"  # type: ignore[attr-defined]
-        reboot = "\nA reboot follows." if plan.needs_reboot else ""
-        question = f"Run the {len(steps)} step(s) of {layer.title} on {where}?\nThey are the plan shown below.{reboot}"
+        question = f"Run the {len(steps)} step(s) of {layer.title} on {where}? They are the plan on its page."
 
         def after_run(outcome) -> None:
             self.action_reprobe()
@@ -217,7 +227,11 @@ class LayersScreen(Screen[None]):
             else:
                 start()
 
-        self.app.push_screen(ConfirmScreen(question, yes="Run"), answered)
+        from gpuwiz.backends.runs.plan_summary import summarize
+
+        from .run_confirm import RunConfirmScreen
+
+        self.app.push_screen(RunConfirmScreen(question, summarize(plan), yes="Run"), answered)
 
     def action_save_answers(self) -> None:
         from .save_answers import SaveAnswersScreen
@@ -255,5 +269,36 @@ class LayersScreen(Screen[None]):
 
         self.app.push_screen(SaveAnswersScreen("gpuwiz-answers.toml"), save)  # relative: the current directory
 
+    def action_last_log(self) -> None:
+        from .rollback import show_last_log
+
+        show_last_log(self)
+
+    def action_rollback(self) -> None:
+        from .rollback import offer_rollback
+
+        offer_rollback(self, after=self.action_reprobe)
+
     def action_choose(self, index: int) -> None:
         self.query_one(LayerList).highlighted = index
+
+    def palette_extras(self) -> list[tuple[str, str, str]]:
+        """For the command palette, beside the bound actions: a jump to each layer, and the run log
+        and rollback where a screen for them exists."""
+        extras = [
+            (f"Go to layer {n}: {layer.title} ({n})", "", f"choose({n - 1})") for n, layer in enumerate(LAYERS, 1)
+        ]
+        if hasattr(self, "action_run_log"):
+            extras.append(("Open the run log", "the last run's full log", "run_log"))
+        if hasattr(self, "action_rollback"):
+            extras.append(("Roll back the last run", "put back the files it wrote (asks first)", "rollback"))
+        return extras
+
+
+def first_needing_work(report: DoctorReport) -> int:
+    """The first layer that failed, else the first with a warning, else the first."""
+    for status in (Status.FAIL, Status.WARN):
+        for n, r in enumerate(report.layers):
+            if r.status is status:
+                return LAYERS.index(r.layer) if r.layer in LAYERS else n
+    return 0

@@ -54,9 +54,9 @@ class MonitorScreen(Screen[None]):
         Binding("f", "gpu_filter", "GPU"),
         Binding("u", "user_filter", "User"),
         Binding("t", "signal('TERM')", "TERM"),
-        Binding("K", "signal('KILL')", "KILL"),
+        Binding("K", "signal('KILL')", "KILL", show=False),  # in the help and the palette: the footer fits 80
         Binding("p", "pause", "Pause"),
-        Binding("d", "driver_layer", "Driver layer"),
+        Binding("d", "driver_layer", "Driver"),
         Binding("up", "move(-1)", show=False),
         Binding("down", "move(1)", show=False),
         Binding("pageup", "move(-10)", show=False),
@@ -69,6 +69,7 @@ class MonitorScreen(Screen[None]):
         self.history = self.config.history
         self.sample: MonitorSample | None = None
         self.options = ViewOptions(width=80, height=24, unicode=self.config.unicode, interval=self.config.interval)
+        self._gpu_on_bus: bool | None = None  # asked of the PCI bus once NVML cannot start
         self._lock = threading.Lock()  # the worker adds to the history while a key re-renders
         self._wake = threading.Event()
         self._suspended = False
@@ -76,13 +77,15 @@ class MonitorScreen(Screen[None]):
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        # --no-unicode: ASCII only, also the title bar's icon and the footer's palette separator
+        yield Header(icon="" if self.config.unicode else "=")
         yield LinesView(id="monitor-lines")
-        yield Footer()
+        yield Footer(classes="" if self.config.unicode else "-ascii")
 
     def on_mount(self) -> None:
         self.app.app_suspend_signal.subscribe(self, lambda _: setattr(self, "_suspended", True))
         self.app.app_resume_signal.subscribe(self, lambda _: setattr(self, "_suspended", False))
+        self.options = replace(self.options, no_color=self.app.no_color)
         self._size_options()
         self._redraw()
         self._poll()
@@ -113,6 +116,9 @@ class MonitorScreen(Screen[None]):
                 started = time.monotonic()
                 if self._active() or self.sample is None:
                     sample = sampler.sample()
+                    if sample.problem and self._gpu_on_bus is None:
+                        self._gpu_on_bus = self._nvidia_on_bus(host)
+                        self.options = replace(self.options, gpu_on_bus=self._gpu_on_bus)
                     with self._lock:
                         self.history.add(sample)
                         self.sample = sample
@@ -123,6 +129,13 @@ class MonitorScreen(Screen[None]):
                 self._wake.clear()
         finally:
             sampler.close()
+
+    @staticmethod
+    def _nvidia_on_bus(host) -> bool:
+        """Whether the PCI bus has an NVIDIA display device: without one, "install the driver" is no fix."""
+        from gpuwiz.backends.probes.hardware import read_pci_display_devices
+
+        return any(d.vendor_id == "10de" for d in read_pci_display_devices(host))
 
     def _hostname(self, host) -> str:
         name = (host.read_text("/proc/sys/kernel/hostname") or "").strip()
@@ -173,8 +186,11 @@ class MonitorScreen(Screen[None]):
             self.app.pop_screen()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        problem = self.sample is not None and self.sample.problem is not None
         if action == "driver_layer":  # the wizard's fix for "NVML cannot start", one key away
-            return not self.config.standalone and self.sample is not None and self.sample.problem is not None
+            return not self.config.standalone and problem and self._gpu_on_bus is not False
+        if action in ("metric", "sort", "gpu_filter", "user_filter", "signal", "move"):
+            return not problem  # no GPUs to graph, no processes to sort, filter or signal
         return True
 
     def action_driver_layer(self) -> None:

@@ -23,6 +23,7 @@ from gpuwiz.backends.runs.run_log import RunLog
 from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
 
 from ..hangup import leave_hung_up_terminal
+from .help import RUN_HELP_TEXT
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -30,11 +31,14 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 class RunScreen(Screen[RunOutcome | None]):
     """Dismissed with the outcome (None when nothing ran) so the wizard probes again."""
 
+    HELP_TEXT = RUN_HELP_TEXT
     BINDINGS = [
         Binding("c,ctrl+c", "cancel", "Cancel"),
         Binding("r", "retry", "Retry"),
         Binding("s", "skip", "Skip"),
         Binding("q,escape", "close", "Back"),
+        Binding("l", "view_log", "Log"),
+        Binding("y", "copy_command", "Copy command"),
     ]
 
     def __init__(self, plan: Plan, *, title: str, picks: dict[str, str] | None = None) -> None:
@@ -58,6 +62,7 @@ class RunScreen(Screen[RunOutcome | None]):
         self._in_executor = False
         self._hung_up = False
         self._cancels = 0
+        self._shown_step = None  # the step started last (the failed one after a failure): `y` copies it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -203,6 +208,7 @@ class RunScreen(Screen[RunOutcome | None]):
             self._step_started = time.monotonic()
             self._current = f"{n} {event.step.title}"
             self._wait_s = event.step.wait_s
+            self._shown_step = event.step
             return [Text(f"{n} {event.step.title}", style="bold")]
         if event.kind is EventKind.OUTPUT:
             shown = self._apt.feed(event.text)  # apt's status lines feed the bar, not the log
@@ -332,6 +338,29 @@ class RunScreen(Screen[RunOutcome | None]):
     def action_skip(self) -> None:
         if self.outcome is not None and not self.running and self.outcome.status is RunStatus.FAILED:
             self._start(self.outcome.next_index, skip_first=True)
+
+    def action_view_log(self) -> None:
+        """The run's log file, so far (a step in flight goes on writing it)."""
+        from .text_view import log_view
+
+        view = log_view(self._log.path if self._log else None)
+        if isinstance(view, str):
+            self.notify(view, severity="warning", timeout=6)
+        else:
+            self.app.push_screen(view)
+
+    def action_copy_command(self) -> None:
+        """The shown step's command to the terminal's clipboard (OSC 52: works over SSH too, where
+        the terminal allows it); a file edit's path."""
+        import shlex
+
+        step = self._shown_step
+        if step is None:
+            self.notify("No step has started yet.", timeout=4)
+            return
+        text = shlex.join(step.argv) if step.argv else step.edit.path
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied to the terminal's clipboard: {text}", timeout=5)
 
     def action_close(self) -> None:
         if self.running:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.message import Message
 from textual.widgets import Label, Select, Static
 
@@ -35,6 +35,14 @@ class ChoiceRow(Horizontal):
             label = o.label + (" *" if o.value == self.choice.recommended else "")
             options.append((f"{label}  {o.note}" if o.note else label, o.value))
         yield Select(options, value=self.value, allow_blank=False, compact=True, id=select_id(self.choice.key))
+
+    def on_descendant_focus(self) -> None:
+        # an opened choice drops below its row: the row goes to the middle of the panel first, so
+        # the list fits above the panel's bottom border and the footer
+        for node in self.ancestors:
+            if isinstance(node, ScrollableContainer):
+                node.scroll_to_center(self, animate=False)
+                break
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()

@@ -14,8 +14,9 @@ from textual.widgets import Static
 from gpuwiz.backends.findings import Finding, Layer, Status
 from gpuwiz.backends.planners.choices import Choice
 from gpuwiz.backends.runs.plan import Step
+from gpuwiz.backends.runs.plan_summary import shown_diff
 
-from ..report_text import MARKS
+from ..severity import BADGES, MARKS
 from .choices_panel import ChoicesPanel
 
 
@@ -28,46 +29,79 @@ def _facts_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-def _finding(f: Finding) -> Text:
+def hanging(*rows: tuple[Text | str, Text | str]) -> Table:
+    """Rows of (label, text): a wrapped text goes on under its own start, not at column 0."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    for label, text in rows:
+        table.add_row(label, text)
+    return table
+
+
+def _finding(f: Finding) -> Table:
     mark, style = MARKS[f.status]
-    text = Text()
-    text.append(f"{mark} ", style=style)
-    text.append(f.message)
-    text.append(f" [{f.id}]", style="dim")
+    message = Text(f.message)
+    message.append(f" [{f.id}]", style="gpuwiz.context")
+    body: list = [message]
     if f.fix and f.status in (Status.FAIL, Status.WARN):
-        text.append("\n  fix: ", style="bold cyan")
-        text.append(f.fix)
-    return text
+        body.append(hanging((Text("fix:", style="gpuwiz.fix"), Text(f.fix))))
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=1, no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    table.add_row(Text(mark, style=style), Group(*body))
+    return table
 
 
-def _diff(text: str) -> Text:
-    out = Text()
+def _diff(text: str) -> Table:
+    """One row a line: the +/- sign in its own column, so a folded line stays right of it."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=3, no_wrap=True)
+    table.add_column(width=1, no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
     for line in text.splitlines():
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-        out.append(f"    {line}\n", style=style)
-    out.rstrip()
-    return out
+        sign, rest = (line[:1], line[1:]) if line[:1] in "+- @" else ("", line)
+        style = "gpuwiz.added" if sign == "+" else "gpuwiz.removed" if sign == "-" else "gpuwiz.context"
+        table.add_row("", Text(sign, style=style), Text(rest, style=style))
+    return table
 
 
-def _step(n: int, step: Step) -> Text:
-    text = Text()
-    text.append(f"{n}. {step.title}", style="bold")
+def _step(n: int, step: Step) -> Group:
+    head = Text(f"{n}. {step.title}", style="bold")
     if step.needs_root:
-        text.append(" (root)", style="dim")
+        head.append(" (root)", style="gpuwiz.context")
+    rows: list = [head]
+    lines: list[tuple[Text | str, Text | str]] = []
     if step.why:
-        text.append(f"\n   {step.why}", style="italic")
+        lines.append(("", Text(step.why, style="italic")))
     if step.interactive:
-        text.append("\n   asks you at the terminal", style="bold yellow")
+        lines.append(("", Text("asks you at the terminal", style="gpuwiz.attention")))
     if step.argv:
-        text.append(f"\n   $ {shlex.join(step.argv)}", style="cyan")
+        lines.append((Text("$", style="gpuwiz.command"), Text(shlex.join(step.argv), style="gpuwiz.command")))
+    if lines:
+        rows.append(_indented(lines))
+        lines = []
     if step.edit:
-        text.append(f"\n   edit {step.edit.path}\n")
-        text.append_text(_diff(step.edit.diff()))
+        rows.append(_indented([("", f"edit {step.edit.path}")]))
+        rows.append(_diff(shown_diff(step.edit)))  # a Kubernetes manifest as YAML
     for unit in step.restarts:
-        text.append(f"\n   $ systemctl restart {unit}", style="cyan")
+        lines.append((Text("$", style="gpuwiz.command"), Text(f"systemctl restart {unit}", style="gpuwiz.command")))
     if step.reboot:
-        text.append("\n   then: reboot", style="bold yellow")
-    return text
+        lines.append(("", Text("then: reboot", style="gpuwiz.attention")))
+    if lines:
+        rows.append(_indented(lines))
+    return Group(*rows)
+
+
+def _indented(lines: list[tuple[Text | str, Text | str]]) -> Table:
+    """Three columns in, a label column (`$` or nothing), then text that wraps under itself."""
+    table = Table.grid(padding=(0, 0))
+    table.add_column(width=3, no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    for label, text in lines:
+        table.add_row("", Text.assemble(label, " ") if str(label) else "", text)
+    return table
 
 
 class LayerDetail(Vertical):
@@ -96,20 +130,25 @@ class LayerDetail(Vertical):
         scale_out: tuple[str, str] | None = None,
     ) -> None:
         """`scale_out`: (what to say, the answers file) for bringing the next node to this state."""
-        mark, style = MARKS[status]
+        mark, style = BADGES[status]
         title = Text(f"{layer.title}  ", style="bold")
-        title.append(f"{mark} {status.value.upper()}", style=style)
+        title.append(
+            f" {mark} {status.value.upper()} " if status is Status.FAIL else f"{mark} {status.value.upper()}",
+            style=style,
+        )
         self.query_one("#summary", Static).update(Group(title, Text(""), *[_finding(f) for f in findings]))
         self.query_one(ChoicesPanel).show(list(choices), values or {})
         parts: list = []
         if steps or notes:
             parts += [Text(""), Text("Plan (runs only after you confirm)", style="bold underline")]
             parts += [_step(n, s) for n, s in enumerate(steps, 1)]
-            parts += [Text(note, style="dim") for note in notes]
+            parts += [Text(note, style="gpuwiz.context") for note in notes]
         if rows:
             parts += [Text(""), Text("Detected", style="bold underline"), _facts_table(rows)]
         if scale_out:
             said, answers = scale_out
             parts += [Text(""), Text("The next GPU node", style="bold underline"), Text(said)]
-            parts += [Text(answers.rstrip("\n"), style="dim")]
+            parts += [
+                _indented([("", Text(line, style="gpuwiz.context")) for line in answers.rstrip("\n").splitlines()])
+            ]
         self.query_one("#plan-view", Static).update(Group(*parts))

@@ -8,9 +8,9 @@ from textual.widgets.option_list import Option
 
 from gpuwiz.backends.findings import LAYERS, Layer, Status
 
-from ..report_text import MARKS
+from ..severity import MARKS
 
-PENDING = ("…", "dim")
+PENDING = ("…", "gpuwiz.pending")
 
 
 def _label(n: int, layer: Layer, status: Status | None) -> Text:

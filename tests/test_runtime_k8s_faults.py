@@ -1,0 +1,63 @@
+"""Runtime and Kubernetes faults (DIAGNOSTICS rows 24-26, 30, 33) on profiles built from public threads."""
+
+from __future__ import annotations
+
+from gpuwiz.backends.doctor import run_doctor
+from gpuwiz.backends.findings import Status
+
+
+def finding(report, finding_id):
+    found = [f for layer in report.layers for f in layer.findings if f.id == finding_id]
+    assert found, f"{finding_id} not reported"
+    return found[0]
+
+
+def test_docker_dropin_config_file(profile_host):
+    f = finding(run_doctor(profile_host("docker-dropin-config-file")), "runtime.docker.nvidia")
+    assert f.status is Status.FAIL
+    assert "/srv/docker/daemon.json" in f.message and "ExecStart --config-file" in f.message
+    assert "/etc/docker/daemon.json names nvidia, but this dockerd does not read it" in f.message
+    assert "it edits /srv/docker/daemon.json" in f.fix
+
+
+def test_docker_snap_reads_its_own_daemon_json(profile_host):
+    f = finding(run_doctor(profile_host("docker-snap-etc-daemon-json")), "runtime.docker.nvidia")
+    assert f.status is Status.FAIL
+    assert "/var/snap/docker/current/config/daemon.json" in f.message
+    assert "/etc/docker/daemon.json names nvidia" in f.message
+    assert "it edits /var/snap/docker/current/config/daemon.json" in f.fix
+
+
+def test_eks_node_is_a_node(profile_host):
+    report = run_doctor(profile_host("eks-gpu-node"))
+    cluster = finding(report, "k8s.cluster")
+    assert cluster.status is Status.OK and cluster.message.startswith("EKS cluster")
+    assert "/var/lib/kubelet/kubeconfig" in cluster.message
+    nvidia = finding(report, "runtime.containerd.nvidia")
+    assert nvidia.status is Status.OK and "/etc/containerd/config.toml" in nvidia.message
+
+
+def test_hand_built_kubelet_is_a_node(profile_host):
+    cluster = finding(run_doctor(profile_host("kubelet-hand-built-node")), "k8s.cluster")
+    assert cluster.status is Status.OK and cluster.message.startswith("kubelet (flavour not recognised) cluster")
+
+
+def test_k3s_reads_its_own_containerd_config(profile_host):
+    f = finding(run_doctor(profile_host("k3s-with-docker-containerd")), "runtime.containerd.nvidia")
+    assert f.status is Status.OK
+    assert "/var/lib/rancher/k3s/agent/etc/containerd/config.toml" in f.message
+    assert "/etc/containerd/config.toml" not in f.message.replace("/agent/etc/containerd/config.toml", "")
+
+
+def test_secure_boot_unsigned_module(profile_host):
+    f = finding(run_doctor(profile_host("secureboot-unsigned-module")), "driver.secure-boot-unsigned")
+    assert f.status is Status.FAIL and "not signed at all" in f.message
+    assert "/var/lib/dkms/mok.pub" in f.fix and "mokutil --import /var" not in f.fix
+    assert any("unsigned module loading is restricted" in e for e in f.evidence)
+
+
+def test_secure_boot_dkms_key_not_enrolled(profile_host):
+    f = finding(run_doctor(profile_host("secureboot-dkms-key-not-enrolled")), "driver.secure-boot-key")
+    assert f.status is Status.FAIL
+    assert f.fix.startswith("mokutil --import /var/lib/dkms/mok.pub")
+    assert "mokutil --test-key /var/lib/dkms/mok.pub: not enrolled" in f.evidence
