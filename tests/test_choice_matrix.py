@@ -58,7 +58,7 @@ COMBINATIONS = combinations()
 def test_the_matrix_covers_every_profile_and_option():
     # 15 shipped profiles; the recommended plan of each layer that has one, plus every other option
     assert len({name for name, _, _ in COMBINATIONS}) >= 14  # no-gpu offers nothing and plans nothing
-    assert len(COMBINATIONS) >= 90, len(COMBINATIONS)  # 96 with the profiles of December 2026
+    assert len(COMBINATIONS) >= 90, len(COMBINATIONS)  # 188 on 29 profiles on 2026-12-02
     assert ("fresh-rtx3060", Layer.DRIVER, {"driver.method": "cuda-repo"}) in COMBINATIONS
     assert ("fresh-rtx3060", Layer.RUNTIME, {"runtime.default": "yes"}) in COMBINATIONS
 
