@@ -112,14 +112,8 @@ def _started_before_hook(host: Host) -> bool | None:
     hook = host.which(HOOK)
     if hook is None:
         return None
-    started = host.run(
-        ["systemctl", "show", "docker", "--property=ActiveEnterTimestamp", "--value", "--timestamp=unix"]
-    )
-    installed = host.run(["stat", "-c", "%Y", hook])
-    try:
-        return int(started.stdout.strip().lstrip("@")) < int(installed.stdout.strip())
-    except ValueError:
-        return None  # systemd before 248 has no --timestamp=unix
+    times = _docker_start_and_mtime(host, hook)
+    return None if times is None else times[0] < times[1]
 
 
 def _unix_time(text: str) -> int | None:
@@ -129,14 +123,21 @@ def _unix_time(text: str) -> int | None:
         return None
 
 
-def _started_after(host: Host, path: str) -> bool | None:
-    """Did dockerd (re)start after daemon.json last changed? Then a restart is not what is missing."""
+def _docker_start_and_mtime(host: Host, path: str) -> tuple[int, int] | None:
+    """When docker's unit last started and when `path` last changed (unix seconds); None where unknown
+    (systemd before 248 has no --timestamp=unix)."""
     started = host.run(
         ["systemctl", "show", "docker", "--property=ActiveEnterTimestamp", "--value", "--timestamp=unix"]
     )
     changed = host.run(["stat", "-c", "%Y", path])
     start, edit = _unix_time(started.stdout), _unix_time(changed.stdout)
-    return None if start is None or edit is None else start > edit
+    return None if start is None or edit is None else (start, edit)
+
+
+def _started_after(host: Host, path: str) -> bool | None:
+    """Did dockerd (re)start after daemon.json last changed? Then a restart is not what is missing."""
+    times = _docker_start_and_mtime(host, path)
+    return None if times is None else times[0] > times[1]
 
 
 def _drop_ins(host: Host, unit: str) -> tuple[str, ...]:
