@@ -182,6 +182,7 @@ class ContainerdFacts:
     config_how: str = ""  # which command line names config_path ("": containerd's default file)
     other_configs: tuple[str, ...] = ()  # files other running containerds read
     effective_from: str = ""  # "containerd config dump" when the runtimes come from the daemon's own merge
+    unread_nvidia_configs: tuple[str, ...] = ()  # k3s/RKE2: a plain containerd's files naming nvidia (row 33)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,24 @@ def test_k3s_reads_its_own_containerd_config(profile_host):
     assert f.status is Status.OK
     assert "/var/lib/rancher/k3s/agent/etc/containerd/config.toml" in f.message
     assert "/etc/containerd/config.toml" not in f.message.replace("/agent/etc/containerd/config.toml", "")
+    assert f.evidence == (
+        "/etc/containerd/config.toml names nvidia too: Docker's containerd.io reads it, kubelet uses k3s's containerd",
+    )
+
+
+def test_k3s_nvidia_only_in_docker_containerd_config(profile_host):
+    """Row 33's failing side: the edit went to containerd.io's file; k3s's own containerd lacks nvidia."""
+    report = run_doctor(profile_host("k3s-nvidia-in-docker-containerd"))
+    f = finding(report, "runtime.containerd.nvidia")
+    assert f.status is Status.FAIL
+    assert f.message.startswith(
+        "k3s's containerd has no nvidia runtime (/var/lib/rancher/k3s/agent/etc/containerd/config.toml)"
+    )
+    assert "/etc/containerd/config.toml names nvidia, but that file belongs to a second containerd" in f.message
+    assert f.fix.startswith("Restart k3s once the toolkit is installed")
+    assert "the edit in /etc/containerd/config.toml reaches no pod" in f.fix
+    handler = finding(report, "k8s.runtime-handler")
+    assert handler.status is Status.FAIL and 'no runtime for "nvidia" is configured' in handler.evidence[0]
 
 
 def test_secure_boot_unsigned_module(profile_host):

@@ -225,6 +225,17 @@ def _plugin_pods(f: K8sFacts) -> list[Finding]:
                 tuple(bad[:3]),
             )
         ]
+    if not pod.ready and pod.phase == "Pending" and f.sandbox_errors:
+        return [
+            Finding(
+                "k8s.plugin-pod",
+                L,
+                Status.FAIL,
+                f"The device plugin's pod {pod.namespace}/{pod.name} is Pending: kubelet cannot create its sandbox.",
+                "Fix the runtime first (k8s.runtime-handler); kubelet retries the pod by itself, no log exists yet.",
+                f.sandbox_errors[:1],
+            )
+        ]
     if not pod.ready:
         return [
             Finding(

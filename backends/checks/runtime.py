@@ -4,7 +4,8 @@ DIAGNOSTICS.md rows 24 and 25: the file is the one the running daemon reads (its
 --config-file, probes/runtime.py with configs/daemon_configs.py), named in runtime.containerd.nvidia
 and runtime.docker.nvidia; daemon.json names nvidia, docker info does not and docker restarted after
 the edit: runtime.docker.other-config. Row 33 (two containerds on k3s/RKE2): the k3s/RKE2 flavour's
-own config is the one read (runtime.containerd.nvidia).
+own config is the one read, and a plain containerd's file that names nvidia is said to reach no pod
+(runtime.containerd.nvidia, probes/runtime.py _plain_containerd_nvidia_configs).
 """
 
 from __future__ import annotations
@@ -236,17 +237,37 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
     if "nvidia" in c.runtimes:
         default = f", default runtime {c.default_runtime}" if c.default_runtime else ""
         out.append(
-            Finding("runtime.containerd.nvidia", L, Status.OK, f"{name} has the nvidia runtime{default} ({_where(c)}).")
+            Finding(
+                "runtime.containerd.nvidia",
+                L,
+                Status.OK,
+                f"{name} has the nvidia runtime{default} ({_where(c)}).",
+                evidence=_second_containerd(c),
+            )
         )
         out += _systemd_cgroup(c)
     elif c.flavour in ("k3s", "rke2"):
+        unread = f" {_and(c.unread_nvidia_configs)} names nvidia" if c.unread_nvidia_configs else ""
         out.append(
             Finding(
                 "runtime.containerd.nvidia",
                 L,
                 Status.FAIL,
-                f"{c.flavour}'s containerd has no nvidia runtime ({c.config_path}).",
-                f"Install the toolkit and restart {c.flavour}: it adds the nvidia runtime itself once nvidia-container-runtime is on PATH.",
+                f"{c.flavour}'s containerd has no nvidia runtime ({c.config_path})"
+                + (
+                    f";{unread}, but that file belongs to a second containerd (Docker's containerd.io), not the one kubelet uses"
+                    if unread
+                    else ""
+                )
+                + ".",
+                f"Restart {c.flavour} once the toolkit is installed: it adds the nvidia runtime itself when nvidia-container-runtime is on PATH"
+                + (
+                    f" (to change its containerd, edit {c.config_path}.tmpl, never {c.config_path}); "
+                    f"the edit in {_and(c.unread_nvidia_configs)} reaches no pod."
+                    if unread
+                    else "."
+                ),
+                _second_containerd(c),
             )
         )
     else:
@@ -265,6 +286,18 @@ def _containerd(c: ContainerdFacts, k8s: K8sFacts | None, *, docker: bool) -> li
             )
         )
     return out
+
+
+def _and(paths: tuple[str, ...]) -> str:
+    return " and ".join(paths)
+
+
+def _second_containerd(c: ContainerdFacts) -> tuple[str, ...]:
+    """Row 33: a plain containerd's file names nvidia on a k3s/RKE2 node; kubelet does not use that containerd."""
+    return tuple(
+        f"{path} names nvidia too: Docker's containerd.io reads it, kubelet uses {c.flavour}'s containerd"
+        for path in c.unread_nvidia_configs
+    )
 
 
 def _systemd_cgroup(c: ContainerdFacts) -> list[Finding]:

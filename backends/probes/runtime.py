@@ -185,10 +185,12 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
             flavour, path = name, rancher_path
     if flavour == "containerd" and not host.which("containerd"):
         return None
-    how, others = "", ()
+    how, others, unread = "", (), ()
     if flavour == "containerd":  # the file the running daemon was started with (kops: -c config-kops.toml)
         configs = containerd_configs(host)
         path, how, others = configs[0].path, configs[0].how, tuple(c.path for c in configs[1:])
+    else:
+        unread = _plain_containerd_nvidia_configs(host)
     version = None
     if host.which("containerd"):
         version = parse_first_version(host.run(["containerd", "--version"]).stdout)
@@ -219,6 +221,7 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
         config_how=how,
         other_configs=others,
         effective_from=effective,
+        unread_nvidia_configs=unread,
         flavour=flavour,
         version=version,
         config_path=path,
@@ -240,6 +243,29 @@ def probe_containerd(host: Host) -> ContainerdFacts | None:
             }[flavour],
         ),
     )
+
+
+def _plain_containerd_nvidia_configs(host: Host) -> tuple[str, ...]:
+    """Row 33: on a k3s/RKE2 node, the files a second, plain containerd (Docker's containerd.io) reads that
+    name the nvidia runtime: kubelet talks to the flavour's own containerd, so an edit there reaches no pod."""
+    if not host.which("containerd") and not host.exists(CONTAINERD_CONFIG):
+        return ()
+    paths = [c.path for c in containerd_configs(host)] if host.which("containerd") else [CONTAINERD_CONFIG]
+    named = []
+    for path in dict.fromkeys(p for p in paths if not p.startswith("/var/lib/rancher/")):
+        data, error = _read_toml(host, path)
+        if data and not error and _names_nvidia_runtime(data):
+            named.append(path)
+    return tuple(named)
+
+
+def _names_nvidia_runtime(table: dict) -> bool:
+    """A `runtimes.nvidia` table at any depth: what the owner meant, whichever schema version the file is in
+    (containerd.io's file has no version line, and guides append the v2 plugin path to it)."""
+    runtimes = table.get("runtimes")
+    if isinstance(runtimes, dict) and "nvidia" in runtimes:
+        return True
+    return any(isinstance(value, dict) and _names_nvidia_runtime(value) for value in table.values())
 
 
 def probe_crio(host: Host) -> CrioFacts | None:
