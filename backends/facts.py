@@ -247,6 +247,9 @@ class K8sFacts:
     gpuwiz_releases: tuple[tuple[str, str], ...] = ()  # (namespace, name) of helm releases gpuwiz installed
     helm_version: str | None = None  # `helm version --short` without its commit: "v3.14.2"
     runtime_class_by_gpuwiz: bool = False  # the RuntimeClass nvidia carries gpuwiz's label
+    refused: tuple[
+        tuple[str, str], ...
+    ] = ()  # (resource, kubectl's Forbidden line): what these credentials may not read
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,22 @@ def test_eks_node_is_a_node(profile_host):
     assert "/var/lib/kubelet/kubeconfig" in cluster.message
     nvidia = finding(report, "runtime.containerd.nvidia")
     assert nvidia.status is Status.OK and "/etc/containerd/config.toml" in nvidia.message
+    assert "default runtime nvidia" in nvidia.message  # the GPU AMI's nvidia-ctk --set-as-default
+    # A node's own credentials may not list daemonsets: unknown, never "not deployed".
+    plugin = finding(report, "k8s.device-plugin")
+    assert plugin.status is Status.WARN and "may not list daemonsets" in plugin.message
+    assert "KUBECONFIG=" in plugin.fix and "(Forbidden)" in plugin.evidence[0]
+    assert finding(report, "k8s.runtimeclass").status is Status.WARN  # nvidia is the default runtime
+
+
+def test_kubelet_credentials_plan_no_cluster_objects(profile_host):
+    from gpuwiz.backends.findings import Layer
+    from gpuwiz.backends.planners.registry import build_plan
+
+    plan = build_plan(run_doctor(profile_host("eks-gpu-node")))
+    assert not [s for s in plan.steps if s.layer is Layer.K8S]
+    notes = [n.text for n in plan.notes if n.layer is Layer.K8S]
+    assert notes and "daemonsets" in notes[0] and "admin's kubeconfig" in notes[0]
 
 
 def test_hand_built_kubelet_is_a_node(profile_host):

@@ -15,7 +15,8 @@ L = Layer.K8S
 
 
 def check_k8s(f: K8sFacts, runtime: RuntimeFacts | None = None) -> list[Finding]:
-    out = _check(f)
+    default = runtime.containerd.default_runtime if runtime and runtime.containerd else None
+    out = _check(f, nvidia_default=default == "nvidia")
     if f.flavour is not None:
         out += _cgroup_driver(f, runtime)
         out += _helm_version(f)
@@ -83,7 +84,7 @@ def _cgroup_driver(f: K8sFacts, runtime: RuntimeFacts | None) -> list[Finding]:
     ]
 
 
-def _check(f: K8sFacts) -> list[Finding]:
+def _check(f: K8sFacts, *, nvidia_default: bool = False) -> list[Finding]:
     if f.flavour is None:
         return [
             Finding(
@@ -118,7 +119,18 @@ def _check(f: K8sFacts) -> list[Finding]:
             "k8s.cluster", L, Status.OK, f"{f.flavour} cluster with {len(f.nodes)} node(s) answers ({f.kubeconfig})."
         )
     ]
-    if f.runtime_class_nvidia is False:
+    if f.runtime_class_nvidia is False and nvidia_default:
+        out.append(
+            Finding(
+                "k8s.runtimeclass",
+                L,
+                Status.WARN,
+                "There is no RuntimeClass nvidia: pods get the nvidia runtime anyway (containerd's default runtime), "
+                "but a pod that names runtimeClassName: nvidia (the GPU Operator's, a chart's) will not start.",
+                "Apply a RuntimeClass nvidia (node.k8s.io/v1, handler nvidia) if a chart asks for it: see `gpuwiz plan`.",
+            )
+        )
+    elif f.runtime_class_nvidia is False:
         out.append(
             Finding(
                 "k8s.runtimeclass",
@@ -130,9 +142,32 @@ def _check(f: K8sFacts) -> list[Finding]:
         )
     elif f.runtime_class_nvidia:
         out.append(Finding("k8s.runtimeclass", L, Status.OK, "RuntimeClass nvidia exists."))
+    elif refused := _refused(f, "runtimeclasses"):
+        out.append(
+            Finding(
+                "k8s.runtimeclass",
+                L,
+                Status.WARN,
+                f"Whether the RuntimeClass nvidia exists is unknown: {f.kubeconfig} may not list runtimeclasses.",
+                _admin_kubeconfig(),
+                (refused,),
+            )
+        )
     if f.device_plugin or f.gpu_operator:
         what = f"device plugin {f.device_plugin}" if f.device_plugin else f"GPU Operator in {f.gpu_operator}"
         out.append(Finding("k8s.device-plugin", L, Status.OK, f"The NVIDIA {what} is deployed."))
+    elif refused := _refused(f, "daemonsets"):
+        out.append(
+            Finding(
+                "k8s.device-plugin",
+                L,
+                Status.WARN,
+                f"Whether the device plugin or the GPU Operator is deployed is unknown: {f.kubeconfig} may not list "
+                "daemonsets (a node's own credentials).",
+                _admin_kubeconfig(),
+                (refused,),
+            )
+        )
     else:
         out.append(
             Finding(
@@ -193,6 +228,18 @@ def _runtime_handler(f: K8sFacts) -> list[Finding]:
             tuple(seen[:2]),
         )
     ]
+
+
+def _refused(f: K8sFacts, resource: str) -> str | None:
+    return next((line for what, line in f.refused if what == resource), None)
+
+
+def _admin_kubeconfig() -> str:
+    """A kubelet's credentials (system:node:NAME) read nodes and pods only; cluster objects need an admin's."""
+    return (
+        "Run gpuwiz with a kubeconfig that may read the cluster (KUBECONFIG=~/.kube/config gpuwiz doctor; on EKS "
+        "`aws eks update-kubeconfig` writes one)."
+    )
 
 
 def _plugin_pods(f: K8sFacts) -> list[Finding]:

@@ -60,7 +60,7 @@ class K8sPlanner:
 
     def choices(self, report: DoctorReport) -> list[Choice]:
         k = report.facts.k8s
-        if not self._ready(report) or k is None:
+        if not self._ready(report) or k is None or k.refused:
             return []
         out = []
         if not (k.device_plugin or k.gpu_operator):
@@ -118,6 +118,14 @@ class K8sPlanner:
         k = report.facts.k8s
         if not self._ready(report) or k is None:
             return []
+        if k.refused:
+            return [
+                PlanNote(
+                    L,
+                    f"{k.kubeconfig} may not read the cluster's {', '.join(what for what, _ in k.refused)} (a node's "
+                    "own credentials): run gpuwiz with an admin's kubeconfig (KUBECONFIG=…) to set up Kubernetes.",
+                )
+            ]
         values = {c.key: selections.get(c.key, c.recommended) for c in self.choices(report)}
         node = next((n for n in k.nodes if n.name.lower() == (k.node_name or "")), None)
         kubectl = k.kubectl

@@ -283,10 +283,15 @@ def probe_k8s(host: Host) -> K8sFacts:
     prefix = [*kubectl, *(["--kubeconfig", kubeconfig] if kubeconfig else [])]
     base = [*prefix, REQUEST_TIMEOUT]
 
+    refused: list[tuple[str, str]] = []
+
     def get(*what: str) -> tuple[dict[str, Any] | None, str | None]:
         result = host.run([*base, "get", *what, "-o", "json"], timeout=15)
         if not result.ok:
-            return None, (result.stderr.strip().splitlines() or [f"kubectl exited {result.returncode}"])[-1]
+            error = (result.stderr.strip().splitlines() or [f"kubectl exited {result.returncode}"])[-1]
+            if "(Forbidden)" in error:  # RBAC: a node's own credentials may read nodes and pods, not daemonsets
+                refused.append((what[0], error))
+            return None, error
         try:
             return api_fields(what[0], json.loads(result.stdout)), None
         except json.JSONDecodeError:
@@ -355,5 +360,6 @@ def probe_k8s(host: Host) -> K8sFacts:
             "operator_validator": validator,
             "plugin_log": log,
             "sandbox_errors": sandbox,
+            "refused": tuple(refused),
         }
     )
