@@ -7,6 +7,7 @@ A field that is None is one NVML reports as NotSupported.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 COMPUTE_MODE_NAMES = {0: "Default", 1: "Exclusive_Thread", 2: "Prohibited", 3: "Exclusive_Process"}
@@ -105,3 +106,19 @@ def cuda_version_text(value: int | None) -> str | None:
     if not value:
         return None
     return f"{value // 1000}.{(value % 1000) // 10}"
+
+
+def driver_major(driver_version: str | None) -> int | None:
+    """ "550.54.15" -> 550 (the driver branch, "R550")."""
+    m = re.match(r"(\d+)\.", driver_version or "")
+    return int(m.group(1)) if m else None
+
+
+KMD_WORDING_FROM = 610  # R610's nvidia-smi header: "KMD Version", "CUDA UMD Version"
+
+
+def version_words(driver_version: str | None) -> tuple[str, str]:
+    """What nvidia-smi calls the driver and CUDA versions in its header, for this driver."""
+    if (driver_major(driver_version) or 0) >= KMD_WORDING_FROM:
+        return "KMD", "CUDA UMD"
+    return "Driver", "CUDA"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rich.text import Span, Text
 
-from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text
+from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text, version_words
 from gpuwiz.backends.nvml.history import History
 from gpuwiz.backends.nvml.problems import nvml_problem
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
@@ -123,9 +123,11 @@ def memory_style(fraction: float | None) -> str:
 
 
 def power_text(gpu: GpuRecord) -> str:
-    if gpu.power_draw_w is None:
-        return "N/A"
-    return f"{gpu.power_draw_w:.0f}/{na(gpu.power_limit_w, '{:.0f}')}W"
+    """nvidia-smi's Pwr:Usage/Cap: either side can be N/A on its own (a GT 1030: `N/A /  30W`)."""
+    draw, cap = gpu.power_draw_w, gpu.power_limit_w
+    if cap is None:
+        return "N/A" if draw is None else f"{draw:.0f}W/N/A"
+    return f"{na(draw, '{:.0f}')}/{cap:.0f}W"
 
 
 def on_off(value: bool | None) -> str:
@@ -194,12 +196,12 @@ def header(sample: MonitorSample | None, opts: ViewOptions) -> Text:
         if sample.hostname:
             parts.append((sample.hostname, ""))
         nvml = sample.nvml
+        driver_word, cuda_word = version_words(nvml.driver_version)
         if nvml.driver_version:
-            parts.append((f"Driver {nvml.driver_version}", ""))
-        cuda = cuda_version_text(nvml.cuda_driver_version)
-        if cuda:
-            parts.append((f"CUDA {cuda}", ""))
+            parts.append((f"{driver_word} {nvml.driver_version}", ""))
         if not sample.problem:
+            # no libcuda (a container without it): nvidia-smi prints "CUDA Version: N/A"
+            parts.append((f"{cuda_word} {na(cuda_version_text(nvml.cuda_driver_version))}", ""))
             parts.append((f"{len(nvml.gpus)} GPU{'s' if len(nvml.gpus) != 1 else ''}", ""))
     stamp = time.localtime(sample.wall_time) if sample is not None else None
     every = f"  every {opts.interval:g} s" if opts.live else ""

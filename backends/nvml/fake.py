@@ -3,7 +3,10 @@
 The sampler reads it exactly as it reads the real `pynvml` module; a profile only swaps the
 binding underneath. It raises the real pynvml exception classes. For the monitor it can move
 values over time (`motion=(seed, clock)`, see nvml_motion), lose a GPU, hide killed PIDs, and
-play an older driver's process API (`process_api="v2"`: no `_v3` symbol; `"v1"`: neither).
+play a driver's process API: by default the one the record's driver exports (`_v3` from R510,
+`_v2` from R450, before that only the plain symbol); `process_api="v2"` or `"v1"` forces an older one.
+A field the record leaves out (None) answers NotSupported; a call that answers several fields at
+once (utilisation) answers the ones given, the others N/A, and NotSupported when none is given.
 """
 
 from __future__ import annotations
@@ -11,9 +14,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from gpuwiz.backends.gpu_records import COMPUTE_MODE_NAMES, GpuRecord, MigDeviceRecord, NvmlRecord, throttle_mask
+from gpuwiz.backends.gpu_records import (
+    COMPUTE_MODE_NAMES,
+    GpuRecord,
+    MigDeviceRecord,
+    NvmlRecord,
+    driver_major,
+    throttle_mask,
+)
 from gpuwiz.backends.nvml.motion import moved
-from gpuwiz.backends.nvml.processes import NO_INSTANCE
+from gpuwiz.backends.nvml.processes import NO_INSTANCE, VERSIONS
 
 MIB = 2**20
 _MODE_CODES = {v: k for k, v in COMPUTE_MODE_NAMES.items()}
@@ -25,7 +35,7 @@ class FakeNvml:
         record: NvmlRecord | None,
         *,
         motion: tuple[int, Callable[[], float]] | None = None,
-        process_api: str = "v3",
+        process_api: str | None = None,
         hidden_pids: set[int] | None = None,
     ):
         import pynvml  # the real exception classes and constants; importing loads no library
@@ -42,8 +52,11 @@ class FakeNvml:
         for name in dir(pynvml):
             if name.startswith("NVML_"):
                 setattr(self, name, getattr(pynvml, name))
+        if process_api is None:
+            versions = exported_process_versions(record.driver_version if record else None)
+        else:
+            versions = VERSIONS[VERSIONS.index("_" + process_api) :]
         for kind in ("Compute", "Graphics"):
-            versions = {"v3": ("_v3", "_v2"), "v2": ("_v2",), "v1": ("_v1",)}[process_api]
             for version in versions:
                 setattr(self, f"nvmlDeviceGet{kind}RunningProcesses{version}", self._procs_fn(kind, version))
 
@@ -137,15 +150,17 @@ class FakeNvml:
 
     def nvmlDeviceGetMemoryInfo(self, h: Any) -> Any:
         source: Any = self._mig(h) if h.mig is not None else self._gpu(h)
-        total = source.memory_total_mib * MIB
-        used = (source.memory_used_mib or 0) * MIB
+        if source.memory_used_mib is None:  # NVML answers total, used and free together or not at all
+            raise self._unsupported()
+        total, used = source.memory_total_mib * MIB, source.memory_used_mib * MIB
         return SimpleNamespace(total=total, used=used, free=total - used)
 
     def nvmlDeviceGetUtilizationRates(self, h: Any) -> Any:
         gpu = self._gpu(h)
-        if gpu.utilization_gpu is None:
+        if gpu.utilization_gpu is None and gpu.utilization_memory is None:
             raise self._unsupported()
-        return SimpleNamespace(gpu=gpu.utilization_gpu, memory=gpu.utilization_memory or 0)
+        # a profile built from nvidia-smi's table knows GPU-Util only: the other stays N/A, not 0
+        return SimpleNamespace(gpu=gpu.utilization_gpu, memory=gpu.utilization_memory)
 
     def nvmlDeviceGetTemperature(self, h: Any, sensor: int) -> int:
         return self._field(h, "temperature_c")
@@ -248,6 +263,15 @@ class FakeNvml:
             return out
 
         return running
+
+
+def exported_process_versions(driver_version: str | None) -> tuple[str, ...]:
+    """The running-processes symbols a driver's libnvidia-ml exports, newest first: `_v3` came with
+    R510, `_v2` with R450 (CUDA 11.0), before that only the plain one. Unknown: the newest."""
+    major = driver_major(driver_version)
+    if major is None or major >= 510:
+        return VERSIONS
+    return VERSIONS[1:] if major >= 450 else VERSIONS[2:]
 
 
 def _snake(name: str) -> str:
