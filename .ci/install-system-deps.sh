@@ -8,6 +8,8 @@
 #   librsvg2-bin  rsvg-convert: renders SVG screenshots/snapshots to PNG
 #   sudo          the non-root tests: a user the test creates runs gpuwiz's root steps through sudo
 #   zsh, fish     `gpuwiz completion zsh|fish` is loaded by the real shells
+#   prometheus    a real Prometheus scrapes two `gpuwiz exporter`s on loopback (its own config, data
+#                 dir and port; the package's own service is not used)
 #   libnvidia-ml1 the real NVML library, libnvidia-ml.so.1 (Debian only, from
 #                 the non-free component; its dependency glx-alternative-nvidia
 #                 lives in contrib, so both are enabled).  No kernel module or
@@ -80,6 +82,7 @@ command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 command -v sudo         >/dev/null 2>&1 || missing+=(sudo)
 command -v zsh          >/dev/null 2>&1 || missing+=(zsh)
 command -v fish         >/dev/null 2>&1 || missing+=(fish)
+command -v prometheus   >/dev/null 2>&1 || missing+=(prometheus)
 
 want_nvml=0
 if [[ $OS_ID == debian ]]; then

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--answers", dest="wizard_answers", metavar="F", help="the wizard starts with this answers file's choices"
     )
+    parser.add_argument("--no-unicode", action="store_true", help="the wizard in ASCII only (marks, borders, arrows)")
     parser.add_argument("--version", action="version", version=f"gpuwiz {__version__}")
     parser.set_defaults(usage_parser=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -150,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--json", action="store_true", help="print one sample as JSON (gpuwiz help monitor-json)")
     monitor.add_argument("--readonly", action="store_true", help="never signal a process")
     monitor.add_argument("--no-unicode", action="store_true", help="ASCII bars, graphs and borders")
+
+    from .exporter_command import add_parser as add_exporter
+
+    add_exporter(sub, command)
 
     profile = command(sub, "profile", help="machine profiles: list, show, capture")
     psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
@@ -566,11 +571,18 @@ def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int
         answers=answers,
         answers_source=answers_path or "",
         user_env=env,
+        ascii_only=getattr(args, "no_unicode", False),
     )
     app.run()
     if app.crash_line:
         print(app.crash_line, file=sys.stderr)
     return app.return_code or EXIT_OK
+
+
+def cmd_exporter(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from .exporter_command import cmd_exporter as serve_metrics
+
+    return serve_metrics(args, env, _host)
 
 
 def cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -613,6 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runtime": cmd_runtime,
         "profile": cmd_profile,
         "monitor": cmd_monitor,
+        "exporter": cmd_exporter,
         "apply": cmd_apply,
         "rollback": cmd_rollback,
         None: cmd_tui,

@@ -80,6 +80,20 @@ COMMANDS = {
         f"0 ok, 1 NVML could not start (--once, --json), 129 the terminal hung up, {USAGE}",
         "monitor-json",
     ),
+    "exporter": CommandHelp(
+        "Serve /metrics for Prometheus from the same NVML sampler as the monitor, under dcgm-exporter's names, "
+        "units and labels (DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_FB_USED, … with gpu, UUID, modelName, Hostname), so "
+        "NVIDIA's Grafana dashboard works unchanged, GeForce cards included; throttle reasons and per-process "
+        "memory as gpuwiz_*. NVML trouble is gpuwiz_nvml_up 0, never a dead endpoint. Loopback unless --listen "
+        "says otherwise; runs until SIGINT/SIGTERM.",
+        (
+            "gpuwiz exporter",
+            "gpuwiz exporter --listen 0.0.0.0:9835",
+            "curl -s 127.0.0.1:9835/metrics | grep DCGM_FI_DEV_GPU_TEMP",
+        ),
+        f"0 stopped by a signal, {USAGE.replace('input', 'input (--listen, an address in use)')}",
+        "exporter",
+    ),
     "profile": CommandHelp(
         "Machine profiles: simulated machines for every command (--profile NAME), and `capture` to record "
         "this one, redacted, for a bug report.",
