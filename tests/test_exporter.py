@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_servers import (
+    GPUWIZ,
+    HAVE_PROMETHEUS,
+    exporters,
+    free_port,
+    prometheus,
+    query,
+    wait_for,
+    wait_for_series,
+)
 
 from gpuwiz.backends.exporter.dcgm_fields import GPU_FIELDS, GPU_LABELS
 from gpuwiz.backends.exporter.http_server import parse_listen, registry_for
@@ -23,7 +26,6 @@ from gpuwiz.backends.nvml.sampler import NvmlSampler
 
 DATA = Path(__file__).parent / "data" / "dcgm-exporter"
 PROFILES = sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
-GPUWIZ = [sys.executable, "-m", "gpuwiz"]
 
 
 def dcgm_defaults() -> dict[str, tuple[str, str]]:
@@ -125,60 +127,22 @@ def test_bad_listen_is_a_usage_error(text):
     assert result.stderr.startswith("gpuwiz: error: --listen:") and "Traceback" not in result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-class Exporter:
-    def __init__(self, profile: str):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [*GPUWIZ, "exporter", "--profile", profile, "--listen", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        _, err = self.proc.communicate(timeout=20)
-        return err
-
-
 @pytest.fixture
-def exporters():
-    started = {name: Exporter(name) for name in ("dgx-h100x8", "homelab-ready")}
-    yield started
-    for e in started.values():
-        if e.proc.poll() is None:
-            e.stop()
+def two_exporters():
+    with exporters("dgx-h100x8", "homelab-ready") as started:
+        yield started
 
 
-def test_endpoint_serves_and_stops_on_sigterm(exporters):
-    e = exporters["homelab-ready"]
-    text = wait_for(f"http://127.0.0.1:{e.port}/metrics")
+def test_endpoint_serves_and_stops_on_sigterm(two_exporters):
+    e = two_exporters["homelab-ready"]
+    text = wait_for(e.url)
     assert "DCGM_FI_DEV_GPU_TEMP{" in text and 'gpuwiz_nvml_up{Hostname="node3"} 1.0' in text
     err = e.stop()
     assert e.proc.returncode == 0 and "Traceback" not in err
 
 
-def test_port_in_use_is_a_usage_error(exporters):
-    e = exporters["homelab-ready"]
-    wait_for(f"http://127.0.0.1:{e.port}/metrics")
+def test_port_in_use_is_a_usage_error(two_exporters):
+    e = two_exporters["homelab-ready"]
     result = subprocess.run(
         [*GPUWIZ, "exporter", "--profile", "homelab-ready", "--listen", f"127.0.0.1:{e.port}"],
         capture_output=True,
@@ -206,46 +170,12 @@ def test_nvml_trouble_is_a_metric_not_a_dead_endpoint():
     assert "NVML does not answer" in err
 
 
-@pytest.mark.skipif(
-    shutil.which("prometheus") is None, reason="prometheus is not installed (.ci/install-system-deps.sh)"
-)
-def test_a_real_prometheus_holds_every_gpu_of_two_exporters(exporters, tmp_path):
-    for e in exporters.values():
-        wait_for(f"http://127.0.0.1:{e.port}/metrics")
-    port = free_port()
-    targets = ", ".join(f"'127.0.0.1:{e.port}'" for e in exporters.values())
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-        f"scrape_configs:\n  - job_name: gpuwiz\n    static_configs:\n      - targets: [{targets}]\n"
-    )
-    prometheus = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        api = f"http://127.0.0.1:{port}/api/v1/query?query="
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                result = json.loads(wait_for(api + urllib.parse.quote("DCGM_FI_DEV_GPU_TEMP")))["data"]["result"]
-            except OSError:
-                result = []
-            if len(result) == 9 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+@pytest.mark.skipif(not HAVE_PROMETHEUS, reason="prometheus is not installed (.ci/install-system-deps.sh)")
+def test_a_real_prometheus_holds_every_gpu_of_two_exporters(two_exporters, tmp_path):
+    targets = [f"127.0.0.1:{e.port}" for e in two_exporters.values()]
+    with prometheus(targets, tmp_path) as url:
+        result = wait_for_series(url, "DCGM_FI_DEV_GPU_TEMP", 9)
         assert len(result) == 9  # dgx-h100x8's eight H100s and homelab-ready's RTX 3060
-        hosts = {r["metric"]["Hostname"] for r in result}
-        assert hosts == {"dgx-h100-01", "node3"}
+        assert {r["metric"]["Hostname"] for r in result} == {"dgx-h100-01", "node3"}
         assert len({r["metric"]["UUID"] for r in result}) == 9
-        up = json.loads(wait_for(api + urllib.parse.quote("sum(up{job='gpuwiz'})")))["data"]["result"]
-        assert float(up[0]["value"][1]) == 2
-    finally:
-        prometheus.terminate()
-        prometheus.wait(timeout=30)
+        assert float(query(url, "sum(up{job='gpuwiz'})")[0]["value"][1]) == 2

@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--json", action="store_true", help="print one sample as JSON (gpuwiz help monitor-json)")
     monitor.add_argument("--readonly", action="store_true", help="never signal a process")
     monitor.add_argument("--no-unicode", action="store_true", help="ASCII bars, graphs and borders")
+    monitor.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="the cluster view: every node's GPUs from this Prometheus (gpuwiz exporters or dcgm-exporter)",
+    )
 
     from .exporter_command import add_parser as add_exporter
 
@@ -499,6 +504,10 @@ def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.prometheus:
+        from .cluster_command import cmd_cluster
+
+        return cmd_cluster(args, lambda config: _run_app(args, env, config))
     if args.once or args.json:
         return _monitor_once(args, env)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -76,7 +76,12 @@ COMMANDS = {
     "monitor": CommandHelp(
         "Live nvidia-smi-style GPU panels, history graphs and processes, read through NVML. Keys: m graph, "
         "s sort, f GPU, u user, up/down select, t SIGTERM, K SIGKILL, p pause, q quit.",
-        ("gpuwiz monitor", "gpuwiz monitor --once", "gpuwiz monitor --json | jq '.gpus[].memory_used_mib'"),
+        (
+            "gpuwiz monitor",
+            "gpuwiz monitor --once",
+            "gpuwiz monitor --json | jq '.gpus[].memory_used_mib'",
+            "gpuwiz monitor --prometheus http://prometheus:9090   # every node's GPUs",
+        ),
         f"0 ok, 1 NVML could not start (--once, --json), 129 the terminal hung up, {USAGE}",
         "monitor-json",
     ),
