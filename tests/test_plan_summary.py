@@ -14,7 +14,15 @@ from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.backends.planners.registry import build_plan, shared_once
 from gpuwiz.backends.runs.plan import FileEdit, Plan, Step
-from gpuwiz.backends.runs.plan_summary import render_summary_text, render_text, shown_diff, summarize, to_yaml
+from gpuwiz.backends.runs.plan_summary import (
+    CommandWrite,
+    render_summary_text,
+    render_text,
+    shown_diff,
+    summarize,
+    summary_rows,
+    to_yaml,
+)
 from gpuwiz.cli import main
 
 ENV = {"HOME": "/nonexistent"}
@@ -147,7 +155,10 @@ def test_plan_text_and_apply_end_with_the_summary(capsys, tmp_path, monkeypatch)
     text = render_text(plan)
     assert text.rstrip("\n").endswith(render_summary_text(summarize(plan)).rstrip("\n"))
     assert main(["--profile", "fresh-rtx3060", "plan", "--format", "text"]) == 0
-    assert "\nChanges: 4 files created, 9 packages installed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "\nChanges: 4 files created, 4 files written by commands, 2 directories created, 9 packages installed" in out
+    assert "  write     /etc/cdi/nvidia.yaml" not in out  # fresh-rtx3060's docker takes no CDI spec
+    assert "  write     /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg  (by gpg --export)" in out
     assert main(["--profile", "fresh-rtx3060", "apply", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.index("Changes: ") < out.index("dry run: nothing was changed")
@@ -194,3 +205,100 @@ def test_only_kubernetes_manifests_become_yaml():
     assert "+apiVersion: v1\n+kind: Namespace" in shown_diff(manifest)
     daemon = FileEdit("/etc/docker/daemon.json", '{"runtimes": {}}\n')
     assert shown_diff(daemon) == daemon.diff()
+
+
+def step(argv: str, n: int = 0) -> Step:
+    return Step(f"t.s{n}", "t", Layer.RUNTIME, argv=tuple(argv.split()))
+
+
+@pytest.mark.parametrize(
+    "argv, path, command",
+    [
+        ("nvidia-ctk runtime configure --runtime=docker", "/etc/docker/daemon.json", "nvidia-ctk runtime configure"),
+        ("nvidia-ctk runtime configure --runtime=containerd", "/etc/containerd/config.toml", "nvidia-ctk runtime"),
+        ("nvidia-ctk runtime configure --runtime crio", "/etc/crio/crio.conf", "nvidia-ctk runtime"),
+        ("nvidia-ctk runtime configure --runtime=docker --config=/srv/d.json", "/srv/d.json", "nvidia-ctk runtime"),
+        ("nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml", "/etc/cdi/nvidia.yaml", "nvidia-ctk cdi generate"),
+        ("nvidia-ctk cdi generate --output /var/run/cdi/n.yaml", "/var/run/cdi/n.yaml", "nvidia-ctk cdi generate"),
+        ("nvidia-ctk config --in-place --set a=b", "/etc/nvidia-container-runtime/config.toml", "nvidia-ctk config"),
+        ("sudo tee /etc/apt/sources.list.d/x.list", "/etc/apt/sources.list.d/x.list", "tee"),
+        ("tee -a /etc/modules-load.d/n.conf", "/etc/modules-load.d/n.conf", "tee -a"),
+        ("gpg --dearmor -o /usr/share/keyrings/k.gpg", "/usr/share/keyrings/k.gpg", "gpg --dearmor"),
+        ("gpg --batch --yes --dearmor --output=/k.gpg /k.asc", "/k.gpg", "gpg --dearmor"),
+        ("curl -fsSL -o /tmp/k.asc https://x/k", "/tmp/k.asc", "curl"),
+        ("curl -fsSL --output /tmp/k.asc https://x/k", "/tmp/k.asc", "curl"),
+        ("wget -qO /tmp/k.asc https://x/k", None, ""),  # -qO is two flags: no guessing at a value
+        ("wget -O /tmp/k.asc https://x/k", "/tmp/k.asc", "wget"),
+        ("install -d -m 0700 /var/lib/gpuwiz/keys", "/var/lib/gpuwiz/keys", "install -d"),
+        ("install -m 0644 /tmp/a /etc/b", "/etc/b", "install"),
+        ("cp /tmp/a /etc/b", "/etc/b", "cp"),
+        ("update-initramfs -u -k 6.8.0-1", "/boot/initrd.img-6.8.0-1", "update-initramfs"),
+    ],
+)
+def test_files_that_commands_write(argv, path, command):
+    summary = summarize(Plan((step(argv),)))
+    if path is None:
+        assert not summary.written
+        return
+    assert [w.path for w in summary.written] == [path]
+    assert summary.written[0].command.startswith(command) and summary.written[0].step == "t.s0"
+    label = "mkdir" if summary.written[0].directory else "write"
+    assert (label, f"{path}  (by {summary.written[0].command})") in summary_rows(summary)
+
+
+def test_command_writes_are_not_guessed_from_free_text_or_dry_runs():
+    plan = Plan(
+        (
+            step("nvidia-ctk runtime configure --runtime=docker --dry-run", 1),
+            step("sh -c echo>/etc/x", 2),
+            step("nvidia-ctk cdi list", 3),
+            step("dpkg -i /tmp/cuda-keyring.deb", 4),
+        )
+    )
+    summary = summarize(plan)
+    assert summary.written == ()
+    assert summary.installed == ("/tmp/cuda-keyring.deb",)
+
+
+def test_a_file_a_step_edits_is_listed_once_with_its_diff():
+    edit = Step("t.edit", "t", Layer.RUNTIME, edit=FileEdit("/etc/docker/daemon.json", "{}\n"))
+    summary = summarize(Plan((edit, step("nvidia-ctk runtime configure --runtime=docker", 1))))
+    assert [f.path for f in summary.files] == ["/etc/docker/daemon.json"] and not summary.written
+
+
+def _profiles() -> list[str]:
+    from gpuwiz.backends.machine.profiles import available_profiles
+
+    return [name for name, _ in available_profiles(ENV)]
+
+
+@pytest.mark.parametrize("profile", _profiles())
+def test_every_profiles_whole_plan_lists_every_file_its_commands_write(profile):
+    """Each step whose argv names a file it writes (an option like -o/--output, tee's operands, a
+    runtime's config) shows in the summary with its path, once, after the files gpuwiz writes."""
+    plan = plan_of(profile)
+    summary = summarize(plan)
+    for s in plan.steps:
+        if not s.argv:
+            continue
+        words = [w for w in s.argv if w not in ("env", "sudo") and "=" not in w.split("-", 1)[0]]
+        named = []
+        if words[0] in ("curl", "gpg", "nvidia-ctk"):
+            named += [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-o", "--output")]
+            named += [w.split("=", 1)[1] for w in words if w.startswith("--output=")]
+        if "tee" in words:
+            named += [w for w in words[words.index("tee") + 1 :] if not w.startswith("-")]
+        if words[:3] == ["nvidia-ctk", "runtime", "configure"] and "--dry-run" not in words:
+            named.append(next((w.split("=", 1)[1] for w in words if w.startswith("--config=")), "?"))
+        for path in named:
+            assert path in {w.path for w in summary.written} | {f.path for f in summary.files}, (s.id, path)
+    paths = [w.path for w in summary.written]
+    assert len(paths) == len(set(paths))
+    assert not set(paths) & {f.path for f in summary.files}
+    kinds = [label for label, _ in summary_rows(summary)]
+    file_rows = [n for n, label in enumerate(kinds) if label in ("create", "edit", "write", "mkdir")]
+    assert file_rows == list(range(len(file_rows)))  # the files first, then packages and services
+    text = render_summary_text(summary)
+    for w in summary.written:
+        assert w.path in text
+    assert all(isinstance(w, CommandWrite) for w in summary.written)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 
+import pytest
+
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
@@ -182,7 +184,13 @@ def test_rollback_answered_no_changes_nothing(tmp_path):
     asyncio.run(go())
 
 
-def test_confirmation_with_summary_snapshot(snap_compare, tmp_path):
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+
+
+@SIZES
+def test_confirmation_with_summary_snapshot(snap_compare, tmp_path, size):
+    """The driver layer's question: files created, files its commands write, packages, the reboot
+    (a warning), each wrapped row going on under its own start."""
     app, _ = app_on("fresh-rtx3060", str(tmp_path))
 
     async def ask(pilot) -> None:
@@ -190,10 +198,11 @@ def test_confirmation_with_summary_snapshot(snap_compare, tmp_path):
         await pilot.press("2", "x")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+    assert snap_compare(app, terminal_size=size, run_before=ask)
 
 
-def test_log_viewer_snapshot(snap_compare, monkeypatch):
+@SIZES
+def test_log_viewer_snapshot(snap_compare, monkeypatch, size):
     import gpuwiz.backends.runs.run_log as run_log
 
     shutil.rmtree(SNAPSHOT_STATE, ignore_errors=True)
@@ -205,4 +214,20 @@ def test_log_viewer_snapshot(snap_compare, monkeypatch):
         await pilot.press("l")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=view)
+    assert snap_compare(app, terminal_size=size, run_before=view)
+
+
+@SIZES
+def test_log_viewer_help_snapshot(snap_compare, monkeypatch, size):
+    import gpuwiz.backends.runs.run_log as run_log
+
+    shutil.rmtree(SNAPSHOT_STATE, ignore_errors=True)
+    monkeypatch.setattr(run_log.time, "strftime", lambda fmt, *a: "20260101-000000")
+    app, _ = app_on("fresh-rtx3060", SNAPSHOT_STATE)
+
+    async def view(pilot) -> None:
+        await run_driver(pilot)
+        await pilot.press("l", "question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=view)

@@ -259,3 +259,40 @@ def test_palette_and_per_screen_help_in_tmux(tmp_path):
         _wait_for(session, "EXITED=0")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_log_viewer_and_its_help_with_no_unicode_in_tmux(tmp_path):
+    """--no-unicode, NO_COLOR: run the driver layer, open its log (l), the viewer's own help (?),
+    back, the run question's change summary on the next layer — ASCII only on every screen."""
+    session = f"gpuwiz-log-{os.getpid()}"
+    env = {"TERM": "xterm-256color", "PATH": os.environ["PATH"], "HOME": str(tmp_path), "NO_COLOR": "1"}
+    env_args = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+    command = f"{sys.executable} -m gpuwiz --profile fresh-rtx3060 --no-unicode; echo EXITED=$?; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args, command], check=True)
+    screens = []
+    try:
+        screens.append(_wait_for(session, "[driver.nouveau]"))
+        _keys(session, "2", "x")
+        screens.append(_wait_for(session, "Run (y)"))
+        assert "Changes:" in screens[-1]
+        _keys(session, "y")
+        screens.append(_wait_for(session, "The simulated machine rebooted"))
+        _keys(session, "l")
+        screens.append(_wait_for(session, "Run log: "))  # the viewer's heading names the file
+        _keys(session, "?")
+        screens.append(_wait_for(session, "scroll sideways"))
+        assert "copy the file's path" in screens[-1]
+        _keys(session, "Escape")
+        _wait_gone(session, "scroll sideways")
+        _keys(session, "q")
+        _wait_for(session, "The simulated machine rebooted")
+        _keys(session, "q")
+        screens.append(_wait_for(session, "Go on with Container toolkit"))
+        _keys(session, "n")
+        _wait_gone(session, "Go on with Container toolkit")
+        _keys(session, "q")
+        _wait_for(session, "EXITED=0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    for screen in screens:
+        assert screen.isascii(), screen

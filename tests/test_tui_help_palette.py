@@ -15,7 +15,10 @@ from gpuwiz.backends.machine.profiles import load_profile
 from gpuwiz.screens.help import HelpScreen
 from gpuwiz.screens.layers import LayersScreen
 from gpuwiz.screens.monitor import MonitorConfig, MonitorScreen
+from gpuwiz.screens.rollback import RollbackScreen
 from gpuwiz.screens.run import RunScreen
+from gpuwiz.screens.run_confirm import RunConfirmScreen
+from gpuwiz.screens.text_view import TextViewScreen
 
 
 def make_app(profile: str, **kw) -> GpuwizApp:
@@ -81,14 +84,103 @@ def _keys_in(text: str, binding: Binding) -> bool:
     return all(name in text or (name.isdigit() and f"1-{len(LAYERS)}" in text) for name in names)
 
 
-@pytest.mark.parametrize("screen", [LayersScreen, RunScreen, MonitorScreen])
+HELPED = [LayersScreen, RunScreen, MonitorScreen, TextViewScreen, RunConfirmScreen, RollbackScreen]
+
+
+@pytest.mark.parametrize("screen", HELPED)
 def test_each_screen_has_its_own_help_listing_every_key_it_binds(screen):
     text = screen.HELP_TEXT
     for binding in [*screen.BINDINGS, *GpuwizApp.BINDINGS]:
         assert _keys_in(text, binding), f"{screen.__name__}'s help leaves out {binding.key} ({binding.action})"
     assert "ctrl+p" in text
-    others = {LayersScreen, RunScreen, MonitorScreen} - {screen}
+    others = set(HELPED) - {screen}
     assert all(other.HELP_TEXT != text for other in others)
+
+
+def test_help_in_the_text_viewer_is_the_viewers():
+    from gpuwiz.screens.help import TEXT_VIEW_HELP_TEXT
+
+    async def go():
+        app = make_app("fresh-rtx3060")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await probed(pilot)
+            app.push_screen(TextViewScreen("Diff (edit): /etc/x", ["--- /etc/x", "+++ /etc/x", "+" + "y" * 200]))
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            text = app.screen.text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, TextViewScreen)
+            body = app.screen.query_one("#textview-body")
+            assert body.max_scroll_x > 100  # the long line is not wrapped: it scrolls sideways
+            await pilot.press("right")
+            await pilot.pause()
+            assert body.scroll_x > 0
+            return text
+
+    assert asyncio.run(go()) == TEXT_VIEW_HELP_TEXT
+
+
+def _non_ascii(app) -> set[str]:
+    import html
+    import re
+
+    text = html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot()))
+    return {c for c in text if not c.isascii() and c != "\xa0"}  # the SVG's spaces are no-break ones
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_no_unicode_draws_every_screen_in_ascii(size, tmp_path):
+    """--no-unicode: the header's icon, borders, marks, arrows, scrollbars, an open Select, the help,
+    the run confirmation, the run screen and its log viewer: nothing but ASCII on the screen."""
+    host = ProfileHost(load_profile("fresh-rtx3060", {"HOME": "/nonexistent"}), simulate_steps=True)
+    app = GpuwizApp(
+        host=host,
+        profile_name="fresh-rtx3060",
+        user_env={"XDG_STATE_HOME": str(tmp_path), "HOME": "/nonexistent"},
+        ascii_only=True,
+    )
+    seen: dict[str, set[str]] = {}
+
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await probed(pilot)
+            for keys, what in (
+                ([], "layers"),
+                (["1"], "hardware"),
+                (["3"], "toolkit"),
+                (["5"], "k8s"),
+                (["2", "tab", "tab", "tab", "enter"], "an open choice"),
+                (["escape", "question_mark"], "help"),
+                (["escape", "x"], "run confirmation"),
+                (["y"], "run screen"),
+                (["l"], "log viewer"),
+                (["question_mark"], "log viewer help"),
+            ):
+                await pilot.press(*keys)
+                for _ in range(3):
+                    await pilot.app.workers.wait_for_complete()
+                    await pilot.pause(0.05)
+                seen[what] = _non_ascii(app)
+
+    asyncio.run(go())
+    assert seen == {what: set() for what in seen}
+
+
+def test_the_monitors_no_unicode_reaches_its_help_too():
+    app = make_app("dgx-h100x8", monitor=MonitorConfig(standalone=True, unicode=False))
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            return _non_ascii(app)
+
+    assert asyncio.run(go()) == set()
 
 
 def test_help_on_the_monitor_is_the_monitors():

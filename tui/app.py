@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -15,6 +15,9 @@ from .hangup import HangUpWatch, leave_hung_up_terminal
 from .screens.help import HELP_TEXT, HelpScreen
 from .screens.monitor import MonitorConfig, MonitorScreen
 from .severity import severity_theme
+
+if TYPE_CHECKING:
+    from .screens.cluster import ClusterConfig
 
 
 class GpuwizApp(App[None]):
@@ -29,14 +32,22 @@ class GpuwizApp(App[None]):
         self,
         host: Host,
         profile_name: str | None = None,
-        monitor: MonitorConfig | None = None,
+        monitor: MonitorConfig | ClusterConfig | None = None,
         answers: dict[str, str] | None = None,
         answers_source: str = "",
         user_env: Mapping[str, str] | None = None,
+        ascii_only: bool = False,
     ) -> None:
-        """`monitor`: start on the monitor (`gpuwiz monitor`) instead of the wizard; `answers`: the
-        wizard starts with an answers file's choices, to review before running."""
+        """`monitor`: start on the monitor (`gpuwiz monitor`, or its cluster view with a ClusterConfig)
+        instead of the wizard; `answers`: the
+        wizard starts with an answers file's choices, to review before running; `ascii_only`
+        (--no-unicode, also the monitor's): every cell drawn in ASCII."""
         super().__init__()
+        if ascii_only or (monitor is not None and not monitor.unicode):
+            from .ascii import AsciiOnly
+
+            # beside Textual's own NO_COLOR filter, in the pinned textual's list of them (constraints.txt)
+            self._filters.append(AsciiOnly())
         # severity in weight and shape under NO_COLOR, in colour otherwise (tui/severity.py)
         self.console.push_theme(severity_theme(self.no_color))
         self.host = host
@@ -92,7 +103,13 @@ class GpuwizApp(App[None]):
 
     def on_mount(self) -> None:
         self._watch_terminal()
-        if self.monitor is not None:
+        if self.monitor is not None and not isinstance(self.monitor, MonitorConfig):
+            from .screens.cluster import ClusterScreen  # `monitor --prometheus URL`
+
+            self.title = "gpuwiz cluster"
+            self.sub_title = self.monitor.url
+            self.push_screen(ClusterScreen(self.monitor))
+        elif self.monitor is not None:
             self.title = "gpuwiz monitor"
             self.push_screen(MonitorScreen(self.monitor))
         else:

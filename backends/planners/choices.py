@@ -23,6 +23,9 @@ class Option:
     label: str
     note: str = ""  # a caveat shown beside the option ("needs the MOK enrolled under Secure Boot")
     confirm: str = ""  # choosing it needs a yes to this question first (removing the driver)
+    # choosing it chooses these too: (key, value), e.g. a branch only NVIDIA's repository has
+    # chooses that install method (see with_pick)
+    requires: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,54 @@ class Choice:
 def effective(choices: list[Choice], selections: Selections) -> dict[str, str]:
     """Every offered choice's value: the selection where one was made, else the recommendation."""
     return {c.key: selections.get(c.key, c.recommended) for c in choices}
+
+
+def with_pick(choices: list[Choice], picks: Selections, key: str, value: str) -> tuple[dict[str, str], list[str]]:
+    """The picks after choosing `value` for `key`, and what else that changed, said.
+
+    What the chosen option requires is chosen with it; another choice whose value (picked or
+    recommended) needs something this pick changed goes to its first option that fits (the
+    recommended one first). Nothing changes silently: each such change is one sentence."""
+    by_key = {c.key: c for c in choices}
+    new = {**picks, key: value}
+    said: list[str] = []
+    chosen = by_key[key].option(value) if key in by_key else None
+    for other, needed in chosen.requires if chosen else ():
+        target = by_key.get(other)
+        if target is not None and effective([target], new)[other] != needed:
+            new[other] = needed
+            said.append(
+                f"{by_key[key].title} {chosen.label} needs {target.title} {_label(target, needed)}: chosen with it."
+            )
+    fixed = {key, *(k for k, _ in (chosen.requires if chosen else ()))}
+    for choice in choices:
+        if choice.key in fixed:
+            continue
+        current = choice.option(effective([choice], new)[choice.key])
+        if current is None or _fits(current, new, by_key):
+            continue
+        fitting = sorted(choice.options, key=lambda o: o.value != choice.recommended)
+        replacement = next((o for o in fitting if _fits(o, new, by_key)), None)
+        if replacement is None:
+            continue  # nothing fits: the plan says why (the planner refuses it)
+        new[choice.key] = replacement.value
+        said.append(
+            f"{choice.title} {current.label} needs {_needs(current, by_key)}: {choice.title} is {replacement.label} now."
+        )
+    return new, said
+
+
+def _fits(option: Option, picks: Selections, by_key: dict[str, Choice]) -> bool:
+    return all(k not in by_key or effective([by_key[k]], picks)[k] == v for k, v in option.requires)
+
+
+def _label(choice: Choice, value: str) -> str:
+    option = choice.option(value)
+    return option.label if option else value
+
+
+def _needs(option: Option, by_key: dict[str, Choice]) -> str:
+    return ", ".join(f"{by_key[k].title} {_label(by_key[k], v)}" for k, v in option.requires if k in by_key)
 
 
 def fit_selections(

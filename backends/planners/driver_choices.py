@@ -182,20 +182,27 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
     offered = _ubuntu_offered(driver) if hw.os.id == "ubuntu" else []
     offered_branches = {b for b in map(_branch_of, offered) if b}
     recommended = _recommended_branch(hw, driver, usable, offered_branches)
+    repo_only = _repo_only_branches(hw, driver, usable, offered_branches)
+    has_repo = repo_for(hw) is not None and METHOD_CUDA in method.values
     options = []
-    for b in usable[:BRANCH_OPTIONS]:
+    for b in [*usable[:BRANCH_OPTIONS], *(b for b in usable if b.branch == recommended.branch)]:
+        if b.branch in {o.value for o in options}:
+            continue
+        if b.branch in repo_only and not has_repo and b.branch != recommended.branch:
+            continue  # no method here installs it
         note = f"CUDA {b.cuda_version}"
         if b.legacy:
             note += ", last for the oldest GPU"
-        if hw.os.id == "ubuntu" and offered_branches and b.branch not in offered_branches:
+        requires: tuple[tuple[str, str], ...] = ()
+        if b.branch in repo_only:
             note += ", repo only"
-        options.append(Option(b.branch, f"R{b.branch}", note))
-    if recommended.branch not in {o.value for o in options}:
-        options.append(Option(recommended.branch, f"R{recommended.branch}", f"CUDA {recommended.cuda_version}"))
-    choices.append(
-        Choice("driver.branch", Layer.DRIVER, "Driver branch", tuple(options), recommended.branch, recommended.reason)
-    )
-    choices.append(_flavour_choice(recommended))
+            requires = (("driver.method", METHOD_CUDA),)
+        options.append(Option(b.branch, f"R{b.branch}", note, requires=requires))
+    reason = recommended.reason
+    if any(o.requires for o in options):
+        reason += " A repo only branch chooses the CUDA repo method with it."
+    choices.append(Choice("driver.branch", Layer.DRIVER, "Driver branch", tuple(options), recommended.branch, reason))
+    choices.append(_flavour_choice(recommended, debian_open=_debian_open(hw) if hw.os.id == "debian" else True))
     if hw.os.id == "ubuntu":
         headless = driver.default_target == "multi-user.target"
         choices.append(
@@ -214,6 +221,25 @@ def driver_choices(report: DoctorReport) -> list[Choice]:
             )
         )
     return choices
+
+
+def _repo_only_branches(
+    hw: HardwareFacts, driver: DriverFacts, usable: list[BranchChoice], ubuntu_offered: set[str]
+) -> set[str]:
+    """The branches the distribution's own installer lacks here: only NVIDIA's repository has them."""
+    if hw.os is None:
+        return set()
+    if hw.os.id == "ubuntu":
+        return {b.branch for b in usable if ubuntu_offered and b.branch not in ubuntu_offered}
+    if hw.os.id == "debian":
+        packaged = debian_branch(hw, driver)
+        return {b.branch for b in usable if packaged and b.branch != packaged}
+    return set()
+
+
+def _debian_open(hw: HardwareFacts) -> bool:
+    """Whether Debian's own packages have open kernel modules that install with its driver here."""
+    return bool(hw.os and (hw.os.codename or "") in DEBIAN_OPEN_MODULES)
 
 
 def _recommended_branch(
@@ -247,8 +273,12 @@ def _recommended_branch(
     return pick or usable[0]
 
 
-def _flavour_choice(branch: BranchChoice) -> Choice:
+def _flavour_choice(branch: BranchChoice, *, debian_open: bool = True) -> Choice:
+    """`debian_open`: False where Debian's packages cannot install the open modules (they come
+    from NVIDIA's repository there)."""
     open_opt = Option(OPEN, "Open", "Turing and newer")
+    if not debian_open:
+        open_opt = Option(OPEN, "Open", "Turing and newer, repo only", requires=(("driver.method", METHOD_CUDA),))
     prop_opt = Option(PROPRIETARY, "Proprietary", "needed before Turing")
     if branch.open_modules == "required":
         return Choice(

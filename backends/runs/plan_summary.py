@@ -3,7 +3,9 @@ packages it installs, removes and holds, the services it restarts or enables, an
 follows. Like `terraform plan`'s last line or an installer's summary page, before the yes.
 
 Pure: derived from the Plan's own data. Packages and services come from parsing the steps' argvs
-(apt-get, apt-mark, dnf, ubuntu-drivers, systemctl) and Step.restarts, never from titles.
+(apt-get, apt-mark, dnf, ubuntu-drivers, systemctl) and Step.restarts, never from titles; so do
+the files a command writes (`curl -o`, `gpg --dearmor -o`, `nvidia-ctk cdi generate --output=`,
+`tee`, …), beside the files a step writes itself (Step.edit, each with its diff).
 """
 
 from __future__ import annotations
@@ -27,8 +29,19 @@ class FileChange:
 
 
 @dataclass(frozen=True)
+class CommandWrite:
+    """A file (or directory) a command creates or overwrites; no diff: the command makes the content."""
+
+    path: str
+    command: str  # "nvidia-ctk cdi generate"
+    step: str  # the step's id
+    directory: bool = False
+
+
+@dataclass(frozen=True)
 class ChangeSummary:
     files: tuple[FileChange, ...] = ()
+    written: tuple[CommandWrite, ...] = ()  # by a step's command, not by gpuwiz itself
     installed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     held: tuple[str, ...] = ()
@@ -55,6 +68,7 @@ class ChangeSummary:
         return (
             not (
                 self.files
+                or self.written
                 or self.installed
                 or self.removed
                 or self.held
@@ -128,6 +142,10 @@ class _Found:
     applied: list[str] = field(default_factory=list)
     charts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    written: list[tuple[str, str, bool]] = field(default_factory=list)  # (path, command, a directory)
+
+    def writes(self, path: str, command: str, *, directory: bool = False) -> None:
+        self.written.append((path, command, directory))
 
 
 def _apt(words: list[str], found: _Found) -> None:
@@ -241,6 +259,104 @@ def _helm(words: list[str], found: _Found) -> None:
         found.charts.append(f"{release[0]} ({release[1]}{' ' + version if version else ''})")
 
 
+# --- files that commands write ----------------------------------------------------------------
+
+
+def _option_values(words: list[str], names: tuple[str, ...]) -> list[str]:
+    """The values of `-o FILE`, `--output FILE`, `--output=FILE` (and `-oFILE` for a short name)."""
+    out: list[str] = []
+    for i, word in enumerate(words):
+        for name in names:
+            if word == name and i + 1 < len(words):
+                out.append(words[i + 1])
+            elif name.startswith("--") and word.startswith(name + "="):
+                out.append(word.split("=", 1)[1])
+            elif not name.startswith("--") and word.startswith(name) and len(word) > len(name):
+                out.append(word[len(name) :])
+    return out
+
+
+def _curl(words: list[str], found: _Found) -> None:
+    for path in _option_values(words, ("-o", "--output")):
+        found.writes(path, "curl")
+
+
+def _wget(words: list[str], found: _Found) -> None:
+    for path in _option_values(words, ("-O", "--output-document")):
+        if path != "-":
+            found.writes(path, "wget")
+
+
+def _gpg(words: list[str], found: _Found) -> None:
+    verb = "gpg --dearmor" if "--dearmor" in words else "gpg --export" if "--export" in words else "gpg"
+    for path in _option_values(words, ("-o", "--output")):
+        found.writes(path, verb)
+
+
+def _tee(words: list[str], found: _Found) -> None:
+    verb = "tee -a" if {"-a", "--append"} & set(words) else "tee"
+    for path in _operands(words[1:], set()):
+        found.writes(path, verb)
+
+
+def _install(words: list[str], found: _Found) -> None:
+    """`install -d DIR…` creates directories; `install SRC… DEST` writes DEST."""
+    ops = _operands(words[1:], {"-m", "--mode", "-o", "--owner", "-g", "--group", "-t", "--target-directory"})
+    if "-d" in words or "--directory" in words:
+        for path in ops:
+            found.writes(path, "install -d", directory=True)
+    elif len(ops) >= 2:
+        found.writes(ops[-1], "install")
+
+
+def _copy(words: list[str], found: _Found) -> None:
+    ops = _operands(words[1:], {"-t", "--target-directory", "-S", "--suffix"})
+    if len(ops) >= 2:
+        found.writes(ops[-1], words[0].rsplit("/", 1)[-1])
+
+
+# Where `nvidia-ctk runtime configure` writes without --config: nvidia-ctk's own defaults.
+_CTK_RUNTIME_CONFIG = {
+    "docker": "/etc/docker/daemon.json",
+    "containerd": "/etc/containerd/config.toml",
+    "crio": "/etc/crio/crio.conf",
+}
+_CTK_CONFIG = "/etc/nvidia-container-runtime/config.toml"
+
+
+def _nvidia_ctk(words: list[str], found: _Found) -> None:
+    ops = _operands(words[1:], {"--config", "--output", "--runtime", "-o", "-c", "--log-level"})
+    if ops[:2] == ["runtime", "configure"]:
+        runtime = next(iter(_option_values(words, ("--runtime",))), "docker")
+        if "--dry-run" in words:
+            return
+        for path in _option_values(words, ("--config",)) or [_CTK_RUNTIME_CONFIG.get(runtime, "")]:
+            if path:
+                found.writes(path, f"nvidia-ctk runtime configure --runtime={runtime}")
+        for path in _option_values(words, ("--drop-in-config",)):
+            found.writes(path, f"nvidia-ctk runtime configure --runtime={runtime}")
+    elif ops[:2] == ["cdi", "generate"]:
+        for path in _option_values(words, ("--output", "-o")):
+            found.writes(path, "nvidia-ctk cdi generate")
+    elif ops[:1] == ["config"] and ("--in-place" in words or "-i" in words):
+        for path in _option_values(words, ("--config", "-c")) or [_CTK_CONFIG]:
+            found.writes(path, "nvidia-ctk config --in-place")
+
+
+def _dpkg(words: list[str], found: _Found) -> None:
+    if "-i" in words or "--install" in words:
+        found.installed += [w for w in _operands(words[1:], set()) if w.endswith(".deb")]
+    elif {"-r", "--remove", "-P", "--purge"} & set(words):
+        found.removed += _operands(words[1:], set())
+
+
+def _update_initramfs(words: list[str], found: _Found) -> None:
+    if "-u" in words or "-c" in words:
+        kernels = _option_values(words, ("-k",)) or ["<running kernel>"]
+        for kernel in kernels:
+            found.writes("/boot/initrd.img-*" if kernel == "all" else f"/boot/initrd.img-{kernel}", "update-initramfs")
+
+
 _PARSERS = {
     "apt-get": _apt,
     "apt": _apt,
@@ -254,10 +370,22 @@ _PARSERS = {
     "k3s": _kubectl,
     "microk8s": _kubectl,
     "helm": _helm,
+    "curl": _curl,
+    "wget": _wget,
+    "gpg": _gpg,
+    "tee": _tee,
+    "install": _install,
+    "cp": _copy,
+    "mv": _copy,
+    "nvidia-ctk": _nvidia_ctk,
+    "dpkg": _dpkg,
+    "update-initramfs": _update_initramfs,
 }
 
 
-def _parse(step: Step, found: _Found) -> None:
+def _parse(step: Step, found: _Found) -> list[tuple[str, str, bool]]:
+    """Adds what the step's command changes to `found`; returns the files it writes."""
+    before = len(found.written)
     if step.argv:
         words = _command(step.argv)
         if words:
@@ -265,6 +393,7 @@ def _parse(step: Step, found: _Found) -> None:
             if parser is not None:
                 parser(words, found)
     found.restarted += step.restarts
+    return found.written[before:]
 
 
 def _once(items: list[str]) -> tuple[str, ...]:
@@ -277,8 +406,10 @@ def summarize(plan: Plan) -> ChangeSummary:
     first: dict[str, FileEdit] = {}
     last: dict[str, FileEdit] = {}
     writers: dict[str, list[str]] = {}
+    written: dict[str, CommandWrite] = {}
     for step in plan.steps:
-        _parse(step, found)
+        for path, command, directory in _parse(step, found):
+            written.setdefault(path, CommandWrite(path, command, step.id, directory))
         if step.edit is not None:
             first.setdefault(step.edit.path, step.edit)
             last[step.edit.path] = step.edit
@@ -290,6 +421,7 @@ def summarize(plan: Plan) -> ChangeSummary:
     removed = _once(found.removed)
     return ChangeSummary(
         files=tuple(files),
+        written=tuple(w for path, w in written.items() if path not in first),
         installed=tuple(p for p in _once(found.installed) if p not in removed),
         removed=removed,
         held=_once(found.held),
@@ -315,6 +447,8 @@ def summary_rows(summary: ChangeSummary) -> list[tuple[str, str]]:
         rows.append(("create", f.path))
     for f in summary.edited:
         rows.append(("edit", f.path))
+    for w in summary.written:
+        rows.append(("mkdir" if w.directory else "write", f"{w.path}  (by {w.command})"))
     for label, items in (
         ("install", summary.installed),
         ("remove", summary.removed),
@@ -340,6 +474,8 @@ def counts_line(summary: ChangeSummary) -> str:
     for count, noun, verb in (
         (len(summary.created), "file", "created"),
         (len(summary.edited), "file", "edited"),
+        (sum(not w.directory for w in summary.written), "file", "written by commands"),
+        (sum(w.directory for w in summary.written), "directory", "created"),
         (len(summary.installed), "package", "installed"),
         (len(summary.removed), "package", "removed"),
         (len(summary.held), "package", "held"),
@@ -351,7 +487,8 @@ def counts_line(summary: ChangeSummary) -> str:
         (len(summary.charts), "Helm chart", "installed"),
     ):
         if count:
-            parts.append(f"{count} {noun}{'' if count == 1 else 's'} {verb}")
+            plural = "directories" if noun == "directory" else f"{noun}s"
+            parts.append(f"{count} {noun if count == 1 else plural} {verb}")
     line = ", ".join(parts) or "no file, package or service changes"
     return line + (", then a reboot" if summary.reboot else "")
 

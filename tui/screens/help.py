@@ -38,6 +38,8 @@ stops the run there; every run is logged in full, secrets redacted.
   r            retry: go on from the step that failed or was cancelled
   s            skip the failed step and go on with the next
   q / Esc      back to the layers (the layer is probed again)
+  l            the run's whole log (a scrollable viewer)
+  y            copy the step's command to the clipboard (OSC 52, over SSH too)
   ctrl+p       every action by name (the command palette)
   ?            this help
 
@@ -61,6 +63,52 @@ line per GPU when narrow, full panels with a graph when wide.
   q / Esc  close
 
 Headless: gpuwiz monitor --once (a table), --json (help monitor-json)."""
+
+
+TEXT_VIEW_HELP_TEXT = """\
+[b]The viewer[/b] shows a run's whole log (secrets redacted) or one file's
+diff from the plan; the heading says which, and where the file is. Long
+lines are not wrapped: scroll sideways.
+
+[b]Keys[/b]
+  ↑/↓ PgUp/PgDn  scroll up and down
+  ←/→            scroll sideways
+  home / end     the top / the end
+  y              copy the file's path to the clipboard (OSC 52)
+  ctrl+p         every action by name (the command palette)
+  ?              this help
+  q / Esc        back
+
+Headless: the log is a plain file in $XDG_STATE_HOME/gpuwiz/logs/."""
+
+RUN_CONFIRM_HELP_TEXT = """\
+[b]Before a run[/b]: the question lists what the plan will change: files
+created or edited (each one's diff a key away), files commands write,
+packages installed, removed or held, services, a reboot. Nothing has run.
+
+[b]Keys[/b]
+  ↑/↓            highlight a change
+  Enter / d      the highlighted file's diff
+  y              run the plan
+  n / Esc        do not run it
+  ctrl+p         every action by name (the command palette)
+  ?              this help
+
+Headless: gpuwiz plan (the same summary), gpuwiz apply --dry-run."""
+
+ROLLBACK_HELP_TEXT = """\
+[b]Rollback[/b] puts back the files the last run wrote: each one created
+is removed, each one edited gets its old content back. Packages and
+services the run changed stay as they are.
+
+[b]Keys[/b]
+  ↑/↓            scroll the list of files
+  y              roll back
+  n / q / Esc    close (nothing is changed)
+  ctrl+p         every action by name (the command palette)
+  ?              this help
+
+Headless: gpuwiz rollback [--dry-run]."""
 
 
 class HelpScreen(ModalScreen[None]):

@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header, OptionList
 from gpuwiz.backends.doctor import DoctorReport, run_doctor
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import LAYERS, Layer, Status
-from gpuwiz.backends.planners.choices import Choice, effective
+from gpuwiz.backends.planners.choices import Choice, effective, with_pick
 from gpuwiz.backends.planners.registry import build_plan, offered_choices
 from gpuwiz.backends.runs.executor import RunStatus
 from gpuwiz.backends.runs.plan import Plan
@@ -120,13 +120,17 @@ class LayersScreen(Screen[None]):
     def _replan(self, key: str, value: str, previous: str) -> None:
         if self.report is None:
             return
-        selections = {**self.picks, key: value}
+        # a pick that needs another choice changed (a branch only NVIDIA's repository has) changes
+        # it too, shown in its row and said
+        selections, said = with_pick(self.choices, self.picks, key, value)
         try:
             plan = build_plan(self.report, selections, source="choices", layers_alone=True)
         except InputError as exc:
             self.app.call_from_thread(self._refused, key, previous, exc.message)
             return
         self.app.call_from_thread(self._show_plan, plan, selections)
+        if said:
+            self.app.call_from_thread(self.notify, " ".join(said), title="Also changed", timeout=8)
 
     def _refused(self, key: str, previous: str, message: str) -> None:
         self.query_one(ChoicesPanel).revert(key, previous)

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from gpuwiz.backends.runs.rollback import RollbackAction, apply_rollback, rollback_actions
 from gpuwiz.backends.runs.run_state import RunState, load_state
 
+from .help import ROLLBACK_HELP_TEXT
 from .text_view import log_view
 
 KEPT = "Packages and services the run changed stay as they are; rollback puts back files."
@@ -69,6 +70,7 @@ class RollbackScreen(ModalScreen[bool]):
     """Dismissed with True when something was put back (the wizard probes again)."""
 
     CSS_PATH = "../styles/runs.tcss"
+    HELP_TEXT = ROLLBACK_HELP_TEXT
     BINDINGS = [
         Binding("y", "roll_back", "Roll back"),
         Binding("n,escape,q", "leave", "Close"),
@@ -115,7 +117,9 @@ class RollbackScreen(ModalScreen[bool]):
         n = sum(1 for a in actions if not a.problem)
         text.update(f"{self._question().split('? ', 1)[0]}? {n} of {len(actions)} file(s) can be put back:")
         for action in actions:
-            listing.add_option(Option(Text(action.describe(), style="red" if action.problem else ""), disabled=False))
+            listing.add_option(
+                Option(Text.assemble((action.describe(), "gpuwiz.fail" if action.problem else "")), disabled=False)
+            )
 
     def action_roll_back(self) -> None:
         if self.results is not None or self.busy or not self.actions:
@@ -148,10 +152,12 @@ class RollbackScreen(ModalScreen[bool]):
         self.results = lines
         failed = [line for line in lines if line.startswith("cannot")]
         said = f"Rolled back: {len(lines) - len(failed)} done" + (f", {len(failed)} not possible." if failed else ".")
-        self.query_one("#rollback-text", Static).update(Text(said, style="bold red" if failed else "bold green"))
+        self.query_one("#rollback-text", Static).update(Text.assemble((said, "gpuwiz.fail" if failed else "gpuwiz.ok")))
         listing = self.query_one("#rollback-actions", OptionList)
         listing.clear_options()
-        listing.add_options([Option(Text(line, style="red" if line.startswith("cannot") else "")) for line in lines])
+        listing.add_options(
+            [Option(Text.assemble((line, "gpuwiz.fail" if line.startswith("cannot") else ""))) for line in lines]
+        )
         self.query_one("#rollback-yes", Button).display = False
         no = self.query_one("#rollback-no", Button)
         no.label = "Close (q)"

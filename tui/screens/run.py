@@ -23,6 +23,7 @@ from gpuwiz.backends.runs.run_log import RunLog
 from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
 
 from ..hangup import leave_hung_up_terminal
+from ..severity import MARKS
 from .help import RUN_HELP_TEXT
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -219,14 +220,14 @@ class RunScreen(Screen[RunOutcome | None]):
             return [] if shown is None else [Text.from_ansi("    " + shown, style="dim")]
         if event.kind is EventKind.SKIPPED:
             bar.advance(1)
-            return [Text(f"    = {event.text}", style="cyan")]
+            return [Text(f"    = {event.text}", style="gpuwiz.command")]
         if event.kind is EventKind.FINISHED:
             bar.advance(1)
             apt_bar = self.query_one("#run-apt", ProgressBar)
             if apt_bar.display:  # apt's last status line stops one step short of 100 %
                 apt_bar.update(total=100, progress=100)
-            return [Text(f"    done ({event.elapsed_s:.1f} s)", style="green")]
-        return [Text(f"    failed: {event.text}", style="bold red")]
+            return [Text(f"    done ({event.elapsed_s:.1f} s)", style="gpuwiz.ok")]
+        return [Text(f"    failed: {event.text}", style="gpuwiz.fail")]
 
     def _finished(self, outcome: RunOutcome) -> None:
         self._drain()
@@ -236,19 +237,19 @@ class RunScreen(Screen[RunOutcome | None]):
         host = self.app.host  # type: ignore[attr-defined]
         where = f"  Log: {self._log.path}" if self._log and self._log.path else ""
         messages = {
-            RunStatus.DONE: ("All steps done. Esc/q: back; the layer is checked again." + where, "bold green"),
+            RunStatus.DONE: ("All steps done. Esc/q: back; the layer is checked again." + where, "gpuwiz.ok"),
             RunStatus.REBOOT: (
                 "A reboot is needed now. Reboot, then start gpuwiz again: it offers to go on from here." + where,
-                "bold yellow",
+                "gpuwiz.warn",
             ),
             RunStatus.CANCELLED: (
                 f"Cancelled before step {outcome.next_index + 1} of {len(self.plan.steps)}. r: go on from there, "
                 "q: back." + where,
-                "bold yellow",
+                "gpuwiz.warn",
             ),
             RunStatus.FAILED: (
                 f"Step {outcome.next_index + 1} failed: {outcome.failure}\nr: retry  s: skip it  q: back{where}",
-                "bold red",
+                "gpuwiz.fail",
             ),
         }
         if host.simulated:
@@ -264,12 +265,12 @@ class RunScreen(Screen[RunOutcome | None]):
             )
             messages[RunStatus.DONE] = (
                 f"All steps done (simulated).{unrecorded} Esc/q: back; the layer is checked again." + lives,
-                "bold yellow" if sections else "bold green",
+                "gpuwiz.warn" if sections else "gpuwiz.ok",
             )
             messages[RunStatus.REBOOT] = (
                 f"The simulated machine rebooted.{unrecorded} Esc/q: back; gpuwiz offers to go on with the next "
                 "layer." + lives,
-                "bold yellow",
+                "gpuwiz.warn",
             )
         text, style = messages[outcome.status]
         self.query_one("#run-step", Static).update("")
@@ -288,15 +289,16 @@ class RunScreen(Screen[RunOutcome | None]):
         failing = [f for f in report.layer(layer).findings if f.status in (Status.FAIL, Status.WARN)]
         lines = [Text(f"What the {layer.title} checks say now:", style="bold")]
         for finding in failing[:3]:
-            lines.append(Text(f"  {finding.message}  [{finding.id}]", style="yellow"))
+            lines.append(Text(f"  {finding.message}  [{finding.id}]", style=MARKS[finding.status][1]))
             if finding.fix:
-                lines.append(Text(f"    fix: {finding.fix}", style="cyan"))
+                lines.append(Text(f"    fix: {finding.fix}", style="gpuwiz.fix"))
         if not failing:
             lines.append(Text("  no failing finding: the step's own output above says why", style="dim"))
         self.app.call_from_thread(self.query_one(RichLog).write, Text("\n").join(lines))
 
     def _set_status(self, text: str, style: str = "") -> None:
-        self.query_one("#run-status", Static).update(Text(text, style=style))
+        # a span, not the Text's own style: Textual resolves a span's theme name (gpuwiz.fail) only
+        self.query_one("#run-status", Static).update(Text.assemble((text, style)))
 
     # --- keys ------------------------------------------------------------------------------------
 
@@ -324,11 +326,11 @@ class RunScreen(Screen[RunOutcome | None]):
             self._set_status(
                 "Stopping after this step: it is left to finish (apt or dpkg stopped half-way need "
                 "`dpkg --configure -a`). c again: stop it now.",
-                "bold yellow",
+                "gpuwiz.warn",
             )
             self._executor.cancel()
         else:
-            self._set_status("Stopping the running command…", "bold red")
+            self._set_status("Stopping the running command…", "gpuwiz.fail")
             self._executor.abort()
 
     def action_retry(self) -> None:

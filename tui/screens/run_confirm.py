@@ -3,6 +3,7 @@ diff a key away), packages installed, removed and held, services restarted, a re
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,11 +14,26 @@ from textual.widgets.option_list import Option
 
 from gpuwiz.backends.runs.plan_summary import ChangeSummary, counts_line, summary_rows
 
+from .help import RUN_CONFIRM_HELP_TEXT
 from .text_view import TextViewScreen
+
+# What takes something away or stops the machine: said as a warning (tui/severity.py)
+WARNING_ROWS = {"remove", "stop", "reboot"}
+
+
+def change_row(label: str, text: str) -> Table:
+    """One change: its kind, then the text, a wrapped text going on under its own start."""
+    style = "gpuwiz.warn" if label in WARNING_ROWS else ""
+    row = Table.grid(padding=(0, 1))
+    row.add_column(width=8, no_wrap=True)
+    row.add_column(ratio=1, overflow="fold")
+    row.add_row(Text(label, style=style or "bold"), Text(text, style=style))
+    return row
 
 
 class RunConfirmScreen(ModalScreen[bool]):
     CSS_PATH = "../styles/runs.tcss"
+    HELP_TEXT = RUN_CONFIRM_HELP_TEXT
     BINDINGS = [
         Binding("y", "answer(True)", "Run"),
         Binding("n,escape", "answer(False)", "No"),
@@ -35,10 +51,7 @@ class RunConfirmScreen(ModalScreen[bool]):
         with Vertical(id="runconfirm-box"):
             yield Static(self.question, id="runconfirm-text")
             yield Static(f"Changes: {counts_line(self.summary)}", id="runconfirm-counts")
-            options = []
-            for n, (label, text) in enumerate(rows):
-                prompt = Text.assemble((f"{label:<8} ", "bold"), text)
-                options.append(Option(prompt, id=f"row-{n}"))
+            options = [Option(change_row(label, text), id=f"row-{n}") for n, (label, text) in enumerate(rows)]
             changes = OptionList(*options, id="runconfirm-changes", compact=True)
             changes.display = bool(options)
             yield changes

@@ -7,27 +7,47 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+
+from .help import TEXT_VIEW_HELP_TEXT
 
 
 def diff_line(line: str) -> Text:
     if line.startswith(("+++", "---")):
         return Text(line, style="bold")
     if line.startswith("+"):
-        return Text(line, style="green")
+        return Text(line, style="gpuwiz.added")
     if line.startswith("-"):
-        return Text(line, style="red")
+        return Text(line, style="gpuwiz.removed")
     if line.startswith("@@"):
-        return Text(line, style="cyan")
+        return Text(line, style="gpuwiz.context")
+    return Text(line)
+
+
+def log_line(line: str) -> Text:
+    """A run log's line (backends/runs/run_log, executor): its step heads, commands, failures and
+    reboots in the severity styles; a command's own output (`  | `) as it is."""
+    if line.startswith("## "):
+        return Text(line, style="bold")
+    if line.startswith("# "):
+        return Text(line, style="gpuwiz.context")
+    if line.startswith("$ "):
+        return Text(line, style="gpuwiz.command")
+    if line.startswith("   FAILED:"):
+        return Text(line, style="gpuwiz.fail")
+    if line.startswith("   a reboot is needed"):
+        return Text(line, style="gpuwiz.attention")
     return Text(line)
 
 
 class TextViewScreen(Screen[None]):
-    """`lines` shown in a scrollable log; `heading`: what it is and where it lives."""
+    """`lines` shown in a scrollable log, long lines unwrapped (it scrolls sideways); `heading`:
+    what it is and where it lives."""
 
     CSS_PATH = "../styles/runs.tcss"
+    HELP_TEXT = TEXT_VIEW_HELP_TEXT
     BINDINGS = [
         Binding("q,escape", "close", "Back"),
         Binding("y", "copy_path", "Copy path"),
@@ -46,16 +66,18 @@ class TextViewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(Text(self.heading, style="bold"), id="textview-heading")
-        with VerticalScroll(id="textview-body"):
+        with ScrollableContainer(id="textview-body"):
             yield Static(self._text(), id="textview-text")
         yield Footer()
 
     def _text(self) -> Text:
-        shown = [diff_line(line) if self.as_diff else Text(line) for line in self.text_lines]
-        return Text("\n").join(shown) if shown else Text("(empty)", style="dim")
+        shown = [diff_line(line) if self.as_diff else log_line(line) for line in self.text_lines]
+        text = Text("\n").join(shown) if shown else Text("(empty)", style="gpuwiz.context")
+        text.no_wrap = True
+        return text
 
     def on_mount(self) -> None:
-        body = self.query_one("#textview-body", VerticalScroll)
+        body = self.query_one("#textview-body", ScrollableContainer)
         body.focus()
         if self.at_end:
             self.call_after_refresh(body.scroll_end, animate=False)
@@ -64,10 +86,10 @@ class TextViewScreen(Screen[None]):
         self.dismiss(None)
 
     def action_top(self) -> None:
-        self.query_one("#textview-body", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#textview-body", ScrollableContainer).scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        self.query_one("#textview-body", VerticalScroll).scroll_end(animate=False)
+        self.query_one("#textview-body", ScrollableContainer).scroll_end(animate=False)
 
     def action_copy_path(self) -> None:
         if self.shown_path:

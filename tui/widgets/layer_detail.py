@@ -60,8 +60,13 @@ def _diff(text: str) -> Table:
     table.add_column(width=1, no_wrap=True)
     table.add_column(ratio=1, overflow="fold")
     for line in text.splitlines():
+        if line.startswith(("---", "+++")):  # the file names: a header, not a line taken or added
+            table.add_row("", "", Text(line, style="bold"))
+            continue
         sign, rest = (line[:1], line[1:]) if line[:1] in "+- @" else ("", line)
         style = "gpuwiz.added" if sign == "+" else "gpuwiz.removed" if sign == "-" else "gpuwiz.context"
+        if sign == "@":  # a hunk head stays one word: "@@ -0,0 +1,5 @@"
+            sign, rest = "", line
         table.add_row("", Text(sign, style=style), Text(rest, style=style))
     return table
 
