@@ -204,6 +204,7 @@ class RuntimeFacts:
     cgroup_v2: bool | None = None  # /sys/fs/cgroup is the unified hierarchy
     selinux: str | None = None  # `getenforce`: Enforcing, Permissive, Disabled; None: no SELinux tools
     config_view: Any = None  # file_view.FileView: the config files `runtime configure` reads, for the planner
+    cdi_specs: tuple[str, ...] = ()  # NVIDIA CDI specs in /etc/cdi and /var/run/cdi (nvidia-ctk cdi generate)
 
 
 @dataclass(frozen=True)

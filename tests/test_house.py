@@ -85,3 +85,18 @@ def test_backends_folders_hold_their_concepts():
     folders = {p.name for p in BACKENDS.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert {"machine", "probes", "checks", "planners", "configs", "packages", "nvml", "runs"} <= folders
     assert len(list(BACKENDS.glob("*.py"))) <= 15  # the shared data types and the doctor, not 55 modules
+
+
+def test_every_package_folder_ships_in_the_wheel():
+    """pyproject lists the packages by hand (the repository maps tui/ and backends/ into gpuwiz): a folder
+    left out works in an editable install and is missing from the wheel."""
+    from gpuwiz.backends.toml_compat import tomllib
+
+    root = BACKENDS.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for top, name in ((root / "tui", "gpuwiz"), (BACKENDS, "gpuwiz.backends")):
+        for init in top.rglob("__init__.py"):
+            parts = init.parent.relative_to(top).parts
+            found.add(".".join((name, *parts)))
+    assert found - listed == set()

@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_exporter(sub, command)
 
+    from .fleet_command import add_parser as add_fleet
+
+    add_fleet(sub, command)
+
     profile = command(sub, "profile", help="machine profiles: list, show, capture")
     psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
     listing = psub.add_parser("list", help="one profile a line: name, two spaces, summary")
@@ -280,8 +284,9 @@ def cmd_plan(args: argparse.Namespace, env: dict[str, str]) -> int:
     report = run_doctor(host)
     plan = build_plan(report, selections, source=args.answers or "answers")
     if args.format == "answers":
+        from gpuwiz.backends.planners.node_state import same_state
         from gpuwiz.backends.planners.registry import offered_choices
-        from gpuwiz.backends.runs.answers import answers_text, same_state
+        from gpuwiz.backends.runs.answers import answers_text
 
         text = answers_text(
             offered_choices(report), selections, machine=profile or "this machine", as_here=same_state(report)
@@ -594,6 +599,12 @@ def cmd_exporter(args: argparse.Namespace, env: dict[str, str]) -> int:
     return serve_metrics(args, env, _host)
 
 
+def cmd_fleet(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from .fleet_command import cmd_fleet as run_fleet
+
+    return run_fleet(args, env)
+
+
 def cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .completion import SHELLS
 
@@ -635,6 +646,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profile": cmd_profile,
         "monitor": cmd_monitor,
         "exporter": cmd_exporter,
+        "fleet": cmd_fleet,
         "apply": cmd_apply,
         "rollback": cmd_rollback,
         None: cmd_tui,

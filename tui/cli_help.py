@@ -99,6 +99,21 @@ COMMANDS = {
         f"0 stopped by a signal, {USAGE.replace('input', 'input (--listen, an address in use)')}",
         "exporter",
     ),
+    "fleet": CommandHelp(
+        "Provision several nodes through Ansible, gpuwiz deciding on each: `init` writes a fleet folder "
+        "(inventory, playbook and role, this node's answers file; --demo: three simulated nodes on this machine), "
+        "`apply` runs ansible-playbook on the inventory (install gpuwiz, `gpuwiz apply --yes`, reboot when it "
+        "exits 4 and run again, collect `doctor --json`) with each node's progress live, `status` shows a "
+        "node x layer table of marks. Ansible is an extra: pip install 'gpuwiz[fleet]'.",
+        (
+            "gpuwiz fleet init demo --demo && gpuwiz fleet apply -i demo/inventory.yml --yes",
+            "gpuwiz fleet status -i demo/inventory.yml",
+            "gpuwiz fleet apply -i fleet/inventory.yml --answers node.toml --limit gpu_nodes --forks 20 --yes",
+        ),
+        "0 every node green, 1 a node failed, 4 a node waits for a reboot, "
+        "2 bad usage or input (Ansible missing: pip install 'gpuwiz[fleet]'), 3 internal error",
+        "fleet",
+    ),
     "profile": CommandHelp(
         "Machine profiles: simulated machines for every command (--profile NAME), and `capture` to record "
         "this one, redacted, for a bug report.",

@@ -15,6 +15,7 @@ from gpuwiz.backends.doctor import DoctorReport
 from gpuwiz.backends.errors import InputError
 from gpuwiz.backends.findings import LAYERS, Layer, Status
 from gpuwiz.backends.planners.choices import Choice, Selections, fit_selections
+from gpuwiz.backends.planners.node_state import same_state
 from gpuwiz.backends.runs.plan import NotAutomated, Plan, PlanNote, Step
 
 ENTRY_POINT_GROUP = "gpuwiz.backends"
@@ -104,9 +105,13 @@ def build_plan(
     planners = load_backends("planner") if planners is None else planners
     selections, notes = check_selections(report, dict(selections or {}), planners, source=source)
     steps: list[Step] = []
+    # a selection that names what the node already is (or what it would be left as) asks for no change
+    now = {**{c.key: c.recommended for c in offered_choices(report, planners)}, **same_state(report)}
     for layer in LAYERS:
         status = report.layer(layer).status
-        asked = any(key.startswith(f"{layer.value}.") for key in selections)
+        asked = any(
+            key.startswith(f"{layer.value}.") and key in now and now[key] != value for key, value in selections.items()
+        )
         if status is Status.SKIP or (status is Status.OK and not asked):
             continue
         mine = [p for p in planners if p.layer is layer]

@@ -384,7 +384,9 @@ class RuntimePlanner:
             touched = touched or any(isinstance(s, Step) for s in configured)
             steps += configured
         podman = install == "podman" or (bool(rt.podman) and not present)
-        if (settings.cdi and touched) or podman:
+        # podman alone needs the spec once (nvidia-cdi-refresh keeps it current from toolkit 1.18); a run
+        # that changed a runtime's CDI setting makes it anew
+        if (settings.cdi and touched) or (podman and not rt.cdi_specs):
             steps += self._cdi(report)
         steps += self._verify(report, present + (["podman"] if podman else []))
         return steps

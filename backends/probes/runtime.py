@@ -310,4 +310,17 @@ def probe_runtime(host: Host) -> RuntimeFacts:
         cgroup_v2=host.exists("/sys/fs/cgroup/cgroup.controllers"),
         selinux=host.run(["getenforce"]).stdout.strip() or None if host.which("getenforce") else None,
         config_view=record_config_files(host, present),
+        cdi_specs=nvidia_cdi_specs(host),
+    )
+
+
+CDI_DIRS = ("/etc/cdi", "/var/run/cdi")  # the CDI spec directories every CDI-aware runtime reads
+
+
+def nvidia_cdi_specs(host: Host) -> tuple[str, ...]:
+    return tuple(
+        f"{folder}/{name}"
+        for folder in CDI_DIRS
+        for name in sorted(host.list_dir(folder))
+        if name.startswith("nvidia") and name.endswith((".yaml", ".json"))
     )

@@ -172,7 +172,8 @@ class LayersScreen(Screen[None]):
 
     def _scale_out(self) -> tuple[str, str] | None:
         """On a cluster node: the answers file and the command that bring the next node here."""
-        from gpuwiz.backends.runs.answers import answers_text, same_state
+        from gpuwiz.backends.planners.node_state import same_state
+        from gpuwiz.backends.runs.answers import answers_text
 
         k8s = self.report.facts.k8s if self.report else None
         if k8s is None or k8s.flavour is None or k8s.api_error:
@@ -250,7 +251,8 @@ class LayersScreen(Screen[None]):
         backups = backup_dir_default(self.app.user_env)  # type: ignore[attr-defined]
 
         def write(path: str) -> None:
-            from gpuwiz.backends.runs.answers import answers_text, same_state, save_answers
+            from gpuwiz.backends.planners.node_state import same_state
+            from gpuwiz.backends.runs.answers import answers_text, save_answers
 
             machine = getattr(self.app, "profile_name", None) or "this machine"
             text = answers_text(self.choices, self.picks, machine=machine, as_here=same_state(self.report))
