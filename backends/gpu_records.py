@@ -44,6 +44,11 @@ class GpuProcessRecord:
     used_memory_mib: int | None = None
     gpu_instance_id: int | None = None  # MIG: which GPU/compute instance it runs on
     compute_instance_id: int | None = None
+    # nvmlDeviceGetProcess(es)Utilization(Info): its share of the last sample period, in %; None: N/A
+    sm_util: int | None = None
+    mem_util: int | None = None  # memory bandwidth (the frame buffer's read/write time)
+    enc_util: int | None = None
+    dec_util: int | None = None
 
 
 @dataclass(frozen=True)

@@ -122,10 +122,19 @@ def test_no_gpu(profile_host):
 
 
 def test_processes_pids_in_profiles_are_consistent(profile_host):
-    """Every [processes.PID] belongs to a GPU process: no stray psutil entries."""
+    """Every [processes.PID] is a GPU process or an ancestor of one (the detail view's parent chain):
+    no stray entries, and every ppid that is recorded leads to a recorded process or init."""
     from gpuwiz.backends.machine.profiles import load_profile
 
     for name in ALL_PROFILES:
         profile = load_profile(name, {})
+        procs = profile.processes
         gpu_pids = {p.pid for g in (profile.nvml.gpus if profile.nvml else ()) for p in g.processes}
-        assert set(profile.processes) <= gpu_pids, name
+        ancestors: set[int] = set()
+        for pid in gpu_pids:
+            ppid = procs[pid].ppid if pid in procs else None
+            while ppid and ppid not in ancestors:
+                ancestors.add(ppid)
+                assert ppid in procs, f"{name}: ppid {ppid} has no [processes.{ppid}]"
+                ppid = procs[ppid].ppid
+        assert set(procs) <= gpu_pids | ancestors, name

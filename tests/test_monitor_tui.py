@@ -111,7 +111,7 @@ def test_keys_change_what_is_shown():
         await pilot.press("down")
         assert screen.options.selected_pid != first
         await pilot.press("s")
-        assert screen.options.sort == "cpu"
+        assert screen.options.sort == "sm"
         await pilot.press("m")
         assert screen.options.metric == "memory"
         await pilot.press("f")
@@ -319,3 +319,39 @@ def test_from_the_wizard_d_leads_to_the_driver_layer_when_nvml_cannot_start():
             assert layers.query_one("#layers").highlighted == 1
 
     asyncio.run(go())
+
+
+def test_reverse_sort_and_the_process_detail():
+    """S turns the sort around; Enter shows the selected process whole: its command line and parents."""
+    app, _ = monitor_app("dgx-h100x8")
+
+    async def script(pilot, screen):
+        biggest = screen.options.selected_pid
+        await pilot.press("S")
+        assert screen.options.sort_reverse and "sort: memory, reversed" in lines_of(screen)
+        await pilot.press("S")
+        assert screen.options.selected_pid == biggest
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = pilot.app.screen
+        text = "\n".join(detail.text_lines)
+        assert f"PID {biggest}" in text and "--local-rank=" in text  # the whole command line, not cut
+        assert "torchrun --nproc_per_node=8" in text and "tmux new -s sft" in text and "/sbin/init" in text
+        await pilot.press("escape")
+        assert pilot.app.screen is screen
+
+    run(app, script)
+
+
+def lines_of(screen) -> str:
+    return "\n".join(line.plain for line in screen.query_one("#monitor-lines").lines)
+
+
+def test_process_detail_snapshot(snap_compare):
+    async def detail(pilot) -> None:
+        await sampled(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    app, _ = monitor_app("dgx-h100x8")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=detail)

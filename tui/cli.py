@@ -11,6 +11,7 @@ import math
 import os
 import re
 import sys
+from dataclasses import replace
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_REBOOT = 0, 1, 2, 3, 4
@@ -152,6 +153,25 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--readonly", action="store_true", help="never signal a process")
     monitor.add_argument("--no-unicode", action="store_true", help="ASCII bars, graphs and borders")
     monitor.add_argument(
+        "--only",
+        type=_gpu_list,
+        metavar="GPUS",
+        help="only these GPUs: NVML indexes or UUIDs, comma-separated (--only 0,3)",
+    )
+    monitor.add_argument(
+        "--only-visible",
+        action="store_true",
+        help="only the GPUs in CUDA_VISIBLE_DEVICES (indexes in PCI bus order, or UUIDs)",
+    )
+    monitor.add_argument(
+        "--user",
+        nargs="?",
+        const=getpass_user(),
+        metavar="NAME",
+        help="start with only this user's processes (without NAME: yours)",
+    )
+    monitor.add_argument("--frozen", action="store_true", help="a profile's values hold still (demos, screenshots)")
+    monitor.add_argument(
         "--prometheus",
         metavar="URL",
         help="the cluster view: every node's GPUs from this Prometheus (gpuwiz exporters or dcgm-exporter)",
@@ -184,6 +204,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 RUNTIME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def getpass_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _gpu_list(text: str) -> tuple[str, ...]:
+    from gpuwiz.backends.nvml.gpu_selection import parse_gpu_list
+
+    wanted = parse_gpu_list(text)
+    if not wanted:
+        raise argparse.ArgumentTypeError(f"{text!r}: name GPUs by index or UUID, e.g. 0,3 or GPU-5c1e…")
+    return wanted
+
+
+def _wanted_gpus(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, ...] | None:
+    """--only's list, else with --only-visible CUDA_VISIBLE_DEVICES's (unset: every GPU, as for CUDA)."""
+    from gpuwiz.backends.nvml.gpu_selection import parse_gpu_list
+
+    if args.only:
+        return args.only
+    if args.only_visible and "CUDA_VISIBLE_DEVICES" in env:
+        return parse_gpu_list(env["CUDA_VISIBLE_DEVICES"])
+    return None
 
 
 def _seconds(text: str) -> float:
@@ -522,7 +571,14 @@ def cmd_monitor(args: argparse.Namespace, env: dict[str, str]) -> int:
         return EXIT_USAGE
     from .screens.monitor import MonitorConfig
 
-    config = MonitorConfig(interval=args.interval, readonly=args.readonly, unicode=not args.no_unicode, standalone=True)
+    config = MonitorConfig(
+        interval=args.interval,
+        readonly=args.readonly,
+        unicode=not args.no_unicode,
+        standalone=True,
+        only=_wanted_gpus(args, env),
+        user=args.user,
+    )
     return _run_app(args, env, config)
 
 
@@ -542,10 +598,16 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
             sample = sampler.sample()
     finally:
         sampler.close()
+    from gpuwiz.backends.nvml.gpu_selection import selected_gpus
+
+    wanted = _wanted_gpus(args, env)
+    only = None if wanted is None or sample.problem else selected_gpus(wanted, sample.nvml.gpus)
+    if args.user:
+        sample = replace(sample, processes=tuple(p for p in sample.processes if p.info and p.info.user == args.user))
     if args.json:
         from gpuwiz.backends.nvml.monitor_json import monitor_document
 
-        print(json.dumps(monitor_document(sample, profile=profile), indent=2))
+        print(json.dumps(monitor_document(sample, profile=profile, only=only), indent=2))
     else:
         from rich.console import Console
 
@@ -556,7 +618,7 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
         console = Console(highlight=False, soft_wrap=False)
         width = console.width if console.is_terminal else int(env.get("COLUMNS", "") or 0) or 120
         unicode = not args.no_unicode and console.encoding.lower().startswith("utf")
-        opts = ViewOptions(width=width, unicode=unicode, interval=args.interval, graphs=False, live=False)
+        opts = ViewOptions(width=width, unicode=unicode, interval=args.interval, graphs=False, live=False, only=only)
         history = History()
         history.add(sample)
         for line in render(sample, history, opts):
@@ -575,7 +637,7 @@ def cmd_tui(args: argparse.Namespace, env: dict[str, str]) -> int:
 def _run_app(args: argparse.Namespace, env: dict[str, str], monitor: Any) -> int:
     answers_path = getattr(args, "wizard_answers", None) if monitor is None else None
     answers = _load_answers(answers_path)
-    host, profile = _host(args, env, live=True, simulate=True)
+    host, profile = _host(args, env, live=not getattr(args, "frozen", False), simulate=True)
     from .app import GpuwizApp
 
     app = GpuwizApp(

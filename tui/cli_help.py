@@ -74,8 +74,9 @@ COMMANDS = {
         "runtime-configure",
     ),
     "monitor": CommandHelp(
-        "Live nvidia-smi-style GPU panels, history graphs and processes, read through NVML. Keys: m graph, "
-        "s sort, f GPU, u user, up/down select, t SIGTERM, K SIGKILL, p pause, q quit.",
+        "Live nvidia-smi-style GPU panels, history graphs and processes (with each one's SM share), read "
+        "through NVML. Keys: m graph, s sort, S reverse, Enter the process whole, f GPU, u user, up/down "
+        "select, t SIGTERM, K SIGKILL, p pause, q quit.",
         (
             "gpuwiz monitor",
             "gpuwiz monitor --once",

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from rich.text import Span, Text
 
 from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text, version_words
+from gpuwiz.backends.machine.processes import ProcessInfo
 from gpuwiz.backends.nvml.history import History
 from gpuwiz.backends.nvml.problems import nvml_problem
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 
-SORT_KEYS = ("memory", "cpu", "pid", "gpu", "time", "user")
+SORT_KEYS = ("memory", "sm", "cpu", "pid", "gpu", "time", "user")
+HOST_MEMORY_FROM = 100  # narrower: the process table leaves out Host-Mem so the command keeps room
 PANEL_MIN_WIDTH = 78
 SPARK = " ▁▂▃▄▅▆▇█"
 SPARK_ASCII = " _.-=+*#"
@@ -32,6 +34,8 @@ class ViewOptions:
     unicode: bool = True
     metric: str = "util"  # which history the graphs show (METRICS keys)
     sort: str = "memory"
+    sort_reverse: bool = False  # S: the other direction
+    only: frozenset[int] | None = None  # --only / --only-visible: the GPUs shown (None: all)
     gpu_filter: int | None = None
     user_filter: str | None = None
     selected_pid: int | None = None
@@ -202,7 +206,10 @@ def header(sample: MonitorSample | None, opts: ViewOptions) -> Text:
         if not sample.problem:
             # no libcuda (a container without it): nvidia-smi prints "CUDA Version: N/A"
             parts.append((f"{cuda_word} {na(cuda_version_text(nvml.cuda_driver_version))}", ""))
-            parts.append((f"{len(nvml.gpus)} GPU{'s' if len(nvml.gpus) != 1 else ''}", ""))
+            count = f"{len(nvml.gpus)} GPU{'s' if len(nvml.gpus) != 1 else ''}"
+            if opts.only is not None:
+                count = f"{len(opts.only)} of {count}"
+            parts.append((count, ""))
     stamp = time.localtime(sample.wall_time) if sample is not None else None
     every = f"  every {opts.interval:g} s" if opts.live else ""
     paused = "  PAUSED" if opts.paused else ""
@@ -484,6 +491,8 @@ def _sort_key(sort: str):
         info = p.info
         if sort == "memory":
             return -(p.record.used_memory_mib or 0), p.gpu_index, p.record.pid
+        if sort == "sm":
+            return -(p.record.sm_util if p.record.sm_util is not None else -1), p.gpu_index, p.record.pid
         if sort == "cpu":
             return -(info.cpu_percent if info else -1), p.record.pid
         if sort == "time":
@@ -504,16 +513,22 @@ def visible_processes(sample: MonitorSample | None, opts: ViewOptions) -> list[G
         p
         for p in sample.processes
         if (opts.gpu_filter is None or p.gpu_index == opts.gpu_filter)
+        and (opts.only is None or p.gpu_index in opts.only)
         and (opts.user_filter is None or (p.info is not None and p.info.user == opts.user_filter))
     ]
-    return sorted(procs, key=_sort_key(opts.sort))
+    return sorted(procs, key=_sort_key(opts.sort), reverse=opts.sort_reverse)
 
 
-def _proc_cells(where: str, pid: str, kind: str, user: str, mem: str, cpu: str, host: str, run: str) -> str:
-    return f"{where:<6}{pid:>8} {kind:<4} {fit(user, 10)} {mem:>9} {cpu:>5} {host:>8} {run:>8}  "
+def _proc_cells(
+    where: str, pid: str, kind: str, user: str, mem: str, sm: str, cpu: str, host: str, run: str, wide: bool
+) -> str:
+    host_cell = f" {host:>8}" if wide else ""
+    return f"{where:<6}{pid:>8} {kind:<4} {fit(user, 10)} {mem:>9} {sm:>4} {cpu:>5}{host_cell} {run:>8}  "
 
 
-PROC_HEAD = _proc_cells("GPU", "PID", "Type", "User", "GPU-Mem", "CPU%", "Host-Mem", "Time") + "Command"
+def proc_head(width: int) -> str:
+    cells = ("GPU", "PID", "Type", "User", "GPU-Mem", "SM%", "CPU%", "Host-Mem", "Time")
+    return _proc_cells(*cells, wide=width >= HOST_MEMORY_FROM) + "Command"
 
 
 def process_line(p: GpuProcess, opts: ViewOptions) -> Text:
@@ -522,13 +537,16 @@ def process_line(p: GpuProcess, opts: ViewOptions) -> Text:
     if r.gpu_instance_id is not None:
         where += f"/{r.gpu_instance_id}/{na(r.compute_instance_id)}"
     mem = na(r.used_memory_mib, "{}MiB")
+    sm = na(r.sm_util)
+    wide = opts.width >= HOST_MEMORY_FROM
     if info is None:
-        cells = _proc_cells(where, str(r.pid), r.type, "?", mem, "-", "-", "-")
+        cells = _proc_cells(where, str(r.pid), r.type, "?", mem, sm, "-", "-", "-", wide)
         text = _line(cells, (fit("(another PID namespace?)", max(0, opts.width - len(cells))).rstrip(), "dim"))
     else:
         host_mem = f"{info.rss_mib / 1024:.1f}GiB" if info.rss_mib >= 1024 else f"{info.rss_mib:.0f}MiB"
         cpu = f"{info.cpu_percent:.1f}" if info.cpu_percent < 1000 else f"{info.cpu_percent:.0f}"
-        cells = _proc_cells(where, str(r.pid), r.type, info.user, mem, cpu, host_mem, duration(info.elapsed_s))
+        run = duration(info.elapsed_s)
+        cells = _proc_cells(where, str(r.pid), r.type, info.user, mem, sm, cpu, host_mem, run, wide)
         argv = list(info.cmdline)
         if opts.width < 120 and argv and "/" in argv[0]:
             argv[0] = argv[0].rsplit("/", 1)[-1]  # narrow: the program's name, then its arguments
@@ -540,8 +558,39 @@ def process_line(p: GpuProcess, opts: ViewOptions) -> Text:
     return text
 
 
+MAX_PARENTS = 32
+
+
+def process_detail(p: GpuProcess, parents: list[ProcessInfo]) -> tuple[str, list[str]]:
+    """The selected process whole (Enter): its numbers, its full command line and its parent chain."""
+    r, info = p.record, p.info
+    where = f"GPU {p.gpu_index}" + (
+        f" (MIG GI {r.gpu_instance_id} CI {na(r.compute_instance_id)})" if r.gpu_instance_id is not None else ""
+    )
+    heading = f"Process {r.pid} on {where}"
+    lines = [
+        f"PID {r.pid}   user {info.user if info else '?'}   {where}   type {r.type}",
+        f"GPU memory {na(r.used_memory_mib, '{} MiB')}   SM {na(r.sm_util, '{} %')}   memory bandwidth "
+        f"{na(r.mem_util, '{} %')}",
+        f"encoder {na(r.enc_util, '{} %')}   decoder {na(r.dec_util, '{} %')}",
+    ]
+    if info is None:
+        return heading, [*lines, "", "Not visible from here: another PID namespace (a container?), or it has ended."]
+    lines += [
+        f"CPU {info.cpu_percent:.1f} %   host memory {info.rss_mib:.0f} MiB   running {duration(info.elapsed_s)}",
+        "",
+        "command:",
+        "  " + " ".join(info.cmdline),
+        "",
+        "parents:" if parents else "parents: none known",
+    ]
+    lines += [f"  {q.pid:>8}  {fit(q.user, 10):<10}  {' '.join(q.cmdline)}" for q in parents]
+    return heading, lines
+
+
 def process_title(sample: MonitorSample, shown: int, opts: ViewOptions) -> Text:
-    title = _line(("Processes", "bold"), f"  {shown} of {len(sample.processes)}  sort: {opts.sort}")
+    order = f"{opts.sort}, reversed" if opts.sort_reverse else opts.sort
+    title = _line(("Processes", "bold"), f"  {shown} of {len(sample.processes)}  sort: {order}")
     if opts.gpu_filter is not None:
         title.append(f"  GPU {opts.gpu_filter}")
     if opts.user_filter is not None:
@@ -572,9 +621,12 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
                 "In a container: start it with the GPUs (`--gpus all` or a CDI device); on the host: `gpuwiz doctor`."
             ),
         ]
-    columns = max(1, min(len(gpus), opts.width // PANEL_MIN_WIDTH, 2 if len(gpus) > 1 else 1))
+    shown = [(i, g) for i, g in enumerate(gpus) if opts.only is None or i in opts.only]
+    if not shown:
+        return [_line(("None of the GPUs asked for (--only, CUDA_VISIBLE_DEVICES) is on this machine.", "bold"))]
+    columns = max(1, min(len(shown), opts.width // PANEL_MIN_WIDTH, 2 if len(shown) > 1 else 1))
     panel_width = opts.width // columns
-    panels = [full_panel(i, g, i in sample.lost, history, opts, panel_width) for i, g in enumerate(gpus)]
+    panels = [full_panel(i, g, i in sample.lost, history, opts, panel_width) for i, g in shown]
     rows = [panels[k : k + columns] for k in range(0, len(panels), columns)]
     full: list[Text] = []
     for group in rows:
@@ -587,7 +639,7 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
     if room is None or len(full) <= room:
         return full
     lines = [_line((compact_head(opts), "bold"))]
-    for i, g in enumerate(gpus):
+    for i, g in shown:
         lines.append(compact_line(i, g, i in sample.lost, history, opts))
         lines += mig_compact(g, opts)
     if opts.gpu_filter is not None and opts.gpu_filter < len(gpus) and opts.gpu_filter not in sample.lost:
@@ -608,7 +660,7 @@ def render(sample: MonitorSample | None, history: History, opts: ViewOptions, re
         lines += _gpu_block(sample, history, opts, room)
         procs = visible_processes(sample, opts)
         lines.append(process_title(sample, len(procs), opts))
-        lines.append(_line((PROC_HEAD, "bold")))
+        lines.append(_line((proc_head(opts.width), "bold")))
         rows = [process_line(p, opts) for p in procs] or [_line(("No running processes found", "dim"))]
         hint = unresolved_hint(procs)
         if opts.height is not None:

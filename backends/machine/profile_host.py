@@ -280,7 +280,7 @@ class ProfileHost:
             seed, clock = self.motion
             t = clock()
             cpu, elapsed = moved_cpu(cpu, pid, t, seed), elapsed + t - self._t0
-        return ProcessInfo(pid, proc.user, proc.cmdline, cpu, proc.rss_mib, elapsed)
+        return ProcessInfo(pid, proc.user, proc.cmdline, cpu, proc.rss_mib, elapsed, proc.ppid)
 
     def signal_process(self, pid: int, signum: int) -> str | None:
         import signal

@@ -50,6 +50,7 @@ class ProfileHostProcess:
     cpu_percent: float = 0.0
     rss_mib: float = 0.0
     elapsed_s: float = 0.0  # how long it has been running when the profile's clock starts
+    ppid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,10 @@ _GPU_PROCESS: _Spec = {
     "used_memory_mib": (_INT, False),
     "gpu_instance_id": (_INT, False),
     "compute_instance_id": (_INT, False),
+    "sm_util": (_INT, False),
+    "mem_util": (_INT, False),
+    "enc_util": (_INT, False),
+    "dec_util": (_INT, False),
 }
 _MIG_DEVICE: _Spec = {
     "gpu_instance_id": (_INT, True),
@@ -163,6 +168,7 @@ _HOST_PROCESS: _Spec = {
     "cpu_percent": (_NUM, False),
     "rss_mib": (_NUM, False),
     "elapsed_s": (_NUM, False),
+    "ppid": (_INT, False),
 }
 _TOP: _Spec = {
     "machine": ((dict,), True),
@@ -331,6 +337,7 @@ def _parse_records(
             float(proc.get("cpu_percent", 0.0)),
             float(proc.get("rss_mib", 0.0)),
             float(proc.get("elapsed_s", 0.0)),
+            proc.get("ppid"),
         )
     return commands, nvml, processes
 

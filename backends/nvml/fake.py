@@ -26,6 +26,7 @@ from gpuwiz.backends.nvml.motion import moved
 from gpuwiz.backends.nvml.processes import NO_INSTANCE, VERSIONS
 
 MIB = 2**20
+PROCESSES_UTILIZATION_INFO_FROM = 550  # nvmlDeviceGetProcessesUtilizationInfo came with R550
 _MODE_CODES = {v: k for k, v in COMPUTE_MODE_NAMES.items()}
 
 
@@ -59,6 +60,8 @@ class FakeNvml:
         for kind in ("Compute", "Graphics"):
             for version in versions:
                 setattr(self, f"nvmlDeviceGet{kind}RunningProcesses{version}", self._procs_fn(kind, version))
+        if (driver_major(record.driver_version if record else None) or 0) >= PROCESSES_UTILIZATION_INFO_FROM:
+            self.nvmlDeviceGetProcessesUtilizationInfo = self._process_utilization
 
     def _error(self, code: int) -> Exception:
         return self._pynvml.NVMLError(code)
@@ -243,6 +246,36 @@ class FakeNvml:
         if count is None:
             raise self._unsupported()
         return SimpleNamespace(multiprocessorCount=count)
+
+    def nvmlDeviceGetProcessUtilization(self, h: Any, last_seen: int) -> list[Any]:
+        return self._process_utilization(h, last_seen)
+
+    def _process_utilization(self, h: Any, last_seen: int) -> list[Any]:
+        """Per-process SM/memory/encoder/decoder shares of the last sample period. A GPU none of whose
+        processes records sm_util answers NotSupported, as MIG-enabled GPUs do; one whose processes
+        all ran nothing since `last_seen` answers NotFound, as the driver does."""
+        self.calls.append("ProcessUtilization")
+        gpu = self._gpu(h)
+        if gpu.mig_mode or not any(p.sm_util is not None for p in gpu.processes):
+            raise self._unsupported()
+        stamp = int(self._motion[1]() * 1e6) if self._motion else 1
+        samples = [
+            SimpleNamespace(
+                pid=p.pid,
+                timeStamp=stamp,
+                smUtil=p.sm_util,
+                memUtil=p.mem_util or 0,
+                encUtil=p.enc_util or 0,
+                decUtil=p.dec_util or 0,
+                jpgUtil=0,
+                ofaUtil=0,
+            )
+            for p in gpu.processes
+            if p.sm_util is not None and p.pid not in self.hidden_pids and stamp > last_seen
+        ]
+        if not samples:
+            raise self._error(self._pynvml.NVML_ERROR_NOT_FOUND)
+        return samples
 
     def _procs_fn(self, kind: str, version: str) -> Callable[[Any], list[Any]]:
         kinds = ("C", "C+G") if kind == "Compute" else ("G", "C+G")

@@ -72,6 +72,10 @@ def _process(p: GpuProcess) -> dict[str, Any]:
         "gpu_memory_mib": p.record.used_memory_mib,
         "gpu_instance_id": p.record.gpu_instance_id,
         "compute_instance_id": p.record.compute_instance_id,
+        "sm_utilization_percent": p.record.sm_util,
+        "memory_bandwidth_utilization_percent": p.record.mem_util,
+        "encoder_utilization_percent": p.record.enc_util,
+        "decoder_utilization_percent": p.record.dec_util,
         "resolved": info is not None,
         "user": info.user if info else None,
         "command": list(info.cmdline) if info else None,
@@ -81,8 +85,12 @@ def _process(p: GpuProcess) -> dict[str, Any]:
     }
 
 
-def monitor_document(sample: MonitorSample, *, profile: str | None = None) -> dict[str, Any]:
+def monitor_document(
+    sample: MonitorSample, *, profile: str | None = None, only: frozenset[int] | None = None
+) -> dict[str, Any]:
+    """`only`: the GPUs asked for (--only, --only-visible); each keeps its NVML index."""
     nvml = sample.nvml
+    shown = (lambda i: True) if only is None else (lambda i: i in only)
     error = None
     if sample.problem:
         what, fix = nvml_problem(sample.problem)
@@ -95,6 +103,6 @@ def monitor_document(sample: MonitorSample, *, profile: str | None = None) -> di
         "driver_version": nvml.driver_version,
         "cuda_version": cuda_version_text(nvml.cuda_driver_version),
         "error": error,
-        "gpus": [_gpu(i, g, i in sample.lost) for i, g in enumerate(nvml.gpus)],
-        "processes": [_process(p) for p in sample.processes],
+        "gpus": [_gpu(i, g, i in sample.lost) for i, g in enumerate(nvml.gpus) if shown(i)],
+        "processes": [_process(p) for p in sample.processes if shown(p.gpu_index)],
     }

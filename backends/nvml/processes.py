@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 NOT_AVAILABLE = 0xFFFFFFFFFFFFFFFF  # NVML_VALUE_NOT_AVAILABLE_ulonglong: memory not reported
@@ -70,3 +71,45 @@ def memory_mib(value: Any) -> int | None:
 
 def instance_id(value: Any) -> int | None:
     return value if isinstance(value, int) and value != NO_INSTANCE else None
+
+
+# Per-process utilisation: R550's nvmlDeviceGetProcessesUtilizationInfo first (the legacy call fails on
+# some Blackwell boards: HAMi-core PR 218), then nvmlDeviceGetProcessUtilization (Maxwell and newer).
+UTILIZATION_CALLS = ("nvmlDeviceGetProcessesUtilizationInfo", "nvmlDeviceGetProcessUtilization")
+
+
+@dataclass(frozen=True)
+class ProcessUtilization:
+    sm: int
+    memory: int
+    encoder: int
+    decoder: int
+
+
+def process_utilization(nvml: Any, handle: Any, last_seen: int) -> tuple[dict[int, ProcessUtilization] | None, int]:
+    """Each process's share of the GPU since `last_seen` (NVML's µs timestamp) and the newest timestamp.
+
+    None: the GPU does not report it (NotSupported; MIG-enabled GPUs never do). A process with no sample
+    ran nothing in the period (0 %). NVML answers NotFound when no process ran since `last_seen`, and
+    pynvml raises its "Success" when there is no process at all: both mean no samples.
+    """
+    for name in UTILIZATION_CALLS:
+        call = getattr(nvml, name, None)
+        if call is None:
+            continue
+        try:
+            samples = call(handle, last_seen)
+        except nvml.NVMLError as exc:
+            code = getattr(exc, "value", None)
+            if code in (nvml.NVML_ERROR_NOT_FOUND, nvml.NVML_SUCCESS):
+                return {}, last_seen
+            if code in (nvml.NVML_ERROR_FUNCTION_NOT_FOUND, nvml.NVML_ERROR_NOT_SUPPORTED):
+                continue
+            return None, last_seen
+        newest: dict[int, Any] = {}
+        for s in samples:
+            if s.pid not in newest or s.timeStamp > newest[s.pid].timeStamp:
+                newest[s.pid] = s
+        seen = max((s.timeStamp for s in samples), default=last_seen)
+        return {pid: ProcessUtilization(s.smUtil, s.memUtil, s.encUtil, s.decUtil) for pid, s in newest.items()}, seen
+    return None, last_seen

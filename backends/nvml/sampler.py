@@ -25,7 +25,14 @@ from gpuwiz.backends.gpu_records import (
     throttle_names,
 )
 from gpuwiz.backends.machine.processes import ProcessInfo
-from gpuwiz.backends.nvml.processes import instance_id, memory_mib, process_call, versions_for
+from gpuwiz.backends.nvml.processes import (
+    ProcessUtilization,
+    instance_id,
+    memory_mib,
+    process_call,
+    process_utilization,
+    versions_for,
+)
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 
 MIB = 2**20
@@ -57,6 +64,7 @@ class _Gpu:
     handle: Any
     static: GpuRecord
     unsupported: set[str] = field(default_factory=set)
+    utilization_seen: int = 0  # NVML's timestamp of the newest per-process utilisation sample read
 
 
 class NvmlSampler:
@@ -304,6 +312,17 @@ class NvmlSampler:
                     instance_id(getattr(p, "gpuInstanceId", None)),
                     instance_id(getattr(p, "computeInstanceId", None)),
                 )
+        if found and "process_utilization" not in gpu.unsupported:
+            shares, gpu.utilization_seen = process_utilization(self.nvml, gpu.handle, gpu.utilization_seen)
+            if shares is None:
+                gpu.unsupported.add("process_utilization")  # asked once a session, as other NotSupported fields
+            else:
+                none = ProcessUtilization(0, 0, 0, 0)
+                for pid, record in found.items():
+                    u = shares.get(pid, none)
+                    found[pid] = replace(
+                        record, sm_util=u.sm, mem_util=u.memory, enc_util=u.encoder, dec_util=u.decoder
+                    )
         return tuple(found.values())
 
 

@@ -53,8 +53,10 @@ line per GPU when narrow, full panels with a graph when wide.
   m        graph: utilisation, memory, power, temperature
   f        pick a GPU: its details, and only its processes
   u        only one user's processes
-  s        sort processes: memory, CPU, PID, GPU, time, user
+  s        sort processes: memory, SM, CPU, PID, GPU, time, user
+  S        reverse the sort
   ↑/↓      select a process (PgUp/PgDn)
+  enter    the process whole: command line, parents
   t / K    send it SIGTERM / SIGKILL (asks first; off with --readonly)
   p        pause
   d        the driver layer (from the wizard, while NVML cannot start)

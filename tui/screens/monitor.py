@@ -22,6 +22,7 @@ from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
 from gpuwiz.backends.machine.processes import in_initial_pid_namespace
+from gpuwiz.backends.nvml.gpu_selection import selected_gpus
 from gpuwiz.backends.nvml.history import METRICS, History
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 from gpuwiz.backends.nvml.sampler import NvmlSampler
@@ -42,6 +43,8 @@ class MonitorConfig:
     wall_clock: Callable[[], float] = time.time
     history: History = field(default_factory=History)
     retry_s: float = 5.0
+    only: tuple[str, ...] | None = None  # --only / --only-visible: indexes or UUIDs (gpu_selection)
+    user: str | None = None  # --user: start with only this user's processes
 
 
 class MonitorScreen(Screen[None]):
@@ -51,6 +54,8 @@ class MonitorScreen(Screen[None]):
         Binding("escape", "leave", show=False),
         Binding("m", "metric", "Graph"),
         Binding("s", "sort", "Sort"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False),
+        Binding("enter", "details", "Details", show=False),
         Binding("f", "gpu_filter", "GPU"),
         Binding("u", "user_filter", "User"),
         Binding("t", "signal('TERM')", "TERM"),
@@ -68,7 +73,13 @@ class MonitorScreen(Screen[None]):
         self.config = config or MonitorConfig()
         self.history = self.config.history
         self.sample: MonitorSample | None = None
-        self.options = ViewOptions(width=80, height=24, unicode=self.config.unicode, interval=self.config.interval)
+        self.options = ViewOptions(
+            width=80,
+            height=24,
+            unicode=self.config.unicode,
+            interval=self.config.interval,
+            user_filter=self.config.user,
+        )
         self._gpu_on_bus: bool | None = None  # asked of the PCI bus once NVML cannot start
         self._lock = threading.Lock()  # the worker adds to the history while a key re-renders
         self._wake = threading.Event()
@@ -119,6 +130,8 @@ class MonitorScreen(Screen[None]):
                     if sample.problem and self._gpu_on_bus is None:
                         self._gpu_on_bus = self._nvidia_on_bus(host)
                         self.options = replace(self.options, gpu_on_bus=self._gpu_on_bus)
+                    if self.config.only is not None and not sample.problem:
+                        self.options = replace(self.options, only=selected_gpus(self.config.only, sample.nvml.gpus))
                     with self._lock:
                         self.history.add(sample)
                         self.sample = sample
@@ -189,7 +202,7 @@ class MonitorScreen(Screen[None]):
         problem = self.sample is not None and self.sample.problem is not None
         if action == "driver_layer":  # the wizard's fix for "NVML cannot start", one key away
             return not self.config.standalone and problem and self._gpu_on_bus is not False
-        if action in ("metric", "sort", "gpu_filter", "user_filter", "signal", "move"):
+        if action in ("metric", "sort", "sort_reverse", "details", "gpu_filter", "user_filter", "signal", "move"):
             return not problem  # no GPUs to graph, no processes to sort, filter or signal
         return True
 
@@ -209,9 +222,35 @@ class MonitorScreen(Screen[None]):
         key = SORT_KEYS[(SORT_KEYS.index(self.options.sort) + 1) % len(SORT_KEYS)]
         self._set(sort=key, message="")
 
+    def action_sort_reverse(self) -> None:
+        self._set(sort_reverse=not self.options.sort_reverse, message="")
+
+    def action_details(self) -> None:
+        """The selected process whole: full command line and its parents (a tree's branch)."""
+        from ..monitor_view import MAX_PARENTS, process_detail
+        from .text_view import TextViewScreen
+
+        proc = self._selected()
+        if proc is None:
+            self._set(message="no process selected (↑/↓ picks one)")
+            return
+        host = self.app.host  # type: ignore[attr-defined]
+        parents, seen = [], {proc.record.pid}
+        ppid = proc.info.ppid if proc.info else None
+        while ppid and ppid not in seen and len(parents) < MAX_PARENTS:
+            seen.add(ppid)
+            parent = host.process_info(ppid)
+            if parent is None:
+                break
+            parents.append(parent)
+            ppid = parent.ppid
+        heading, lines = process_detail(proc, parents)
+        self.app.push_screen(TextViewScreen(heading, lines))
+
     def action_gpu_filter(self) -> None:
         count = len(self.sample.nvml.gpus) if self.sample else 0
-        order: list[int | None] = [None, *range(count)]
+        only = self.options.only
+        order: list[int | None] = [None, *(i for i in range(count) if only is None or i in only)]
         current = self.options.gpu_filter if self.options.gpu_filter in order else None
         self._set(gpu_filter=order[(order.index(current) + 1) % len(order)], message="")
 

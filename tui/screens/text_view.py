@@ -91,6 +91,9 @@ class TextViewScreen(Screen[None]):
     def action_bottom(self) -> None:
         self.query_one("#textview-body", ScrollableContainer).scroll_end(animate=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return bool(self.shown_path) if action == "copy_path" else True  # nothing to copy: no key
+
     def action_copy_path(self) -> None:
         if self.shown_path:
             self.app.copy_to_clipboard(self.shown_path)
