@@ -32,8 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", metavar="P", default=argparse.SUPPRESS, help="simulate a machine: a profile name or a .toml path"
     )
 
-    from gpuwiz.backends import __version__
-
     from .cli_help import COMMANDS
 
     def command(subs, name: str, **kwargs) -> argparse.ArgumentParser:
@@ -61,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--answers", dest="wizard_answers", metavar="F", help="the wizard starts with this answers file's choices"
     )
     parser.add_argument("--no-unicode", action="store_true", help="the wizard in ASCII only (marks, borders, arrows)")
-    parser.add_argument("--version", action="version", version=f"gpuwiz {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show gpuwiz's version and exit")
     parser.set_defaults(usage_parser=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -204,6 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 RUNTIME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class _VersionAction(argparse.Action):
+    """--version, with the version read only when asked (see gpuwiz.backends.__getattr__)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from gpuwiz.backends import __version__
+
+        print(f"gpuwiz {__version__}")
+        parser.exit()
 
 
 def getpass_user() -> str:
