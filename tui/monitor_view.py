@@ -626,8 +626,14 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
         return [_line(("None of the GPUs asked for (--only, CUDA_VISIBLE_DEVICES) is on this machine.", "bold"))]
     columns = max(1, min(len(shown), opts.width // PANEL_MIN_WIDTH, 2 if len(shown) > 1 else 1))
     panel_width = opts.width // columns
-    panels = [full_panel(i, g, i in sample.lost, history, opts, panel_width) for i, g in shown]
-    rows = [panels[k : k + columns] for k in range(0, len(panels), columns)]
+    groups = [shown[k : k + columns] for k in range(0, len(shown), columns)]
+    first = [full_panel(i, g, i in sample.lost, history, opts, panel_width) for i, g in groups[0]]
+    # panels that cannot fit are not drawn only to be thrown away (most of a frame's rendering at 120x40)
+    fits = room is None or max(len(p) for p in first) * len(groups) <= room
+    panels = first + (
+        [full_panel(i, g, i in sample.lost, history, opts, panel_width) for i, g in shown[len(first) :]] if fits else []
+    )
+    rows = [panels[k : k + columns] for k in range(0, len(panels), columns)] if fits else []
     full: list[Text] = []
     for group in rows:
         height = max(len(p) for p in group)
@@ -636,7 +642,7 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
             for p in group:
                 line.append_text(p[n] if n < len(p) else Text(" " * panel_width))
             full.append(line)
-    if room is None or len(full) <= room:
+    if fits and (room is None or len(full) <= room):
         return full
     lines = [_line((compact_head(opts), "bold"))]
     for i, g in shown:
@@ -661,12 +667,13 @@ def render(sample: MonitorSample | None, history: History, opts: ViewOptions, re
         procs = visible_processes(sample, opts)
         lines.append(process_title(sample, len(procs), opts))
         lines.append(_line((proc_head(opts.width), "bold")))
-        rows = [process_line(p, opts) for p in procs] or [_line(("No running processes found", "dim"))]
         hint = unresolved_hint(procs)
         if opts.height is not None:
             space = opts.height - len(lines) - bool(hint) - bool(opts.message)
-            rows = _window(rows, procs, opts.selected_pid, max(1, space))
-        lines += rows
+            rows = _window(procs, opts, max(1, space))
+        else:
+            rows = [process_line(p, opts) for p in procs]
+        lines += rows or [_line(("No running processes found", "dim"))]
         if hint:
             lines.append(hint)
     if opts.message:
@@ -706,13 +713,13 @@ def _weight(style, text: str):
 ASCII_SAME_WIDTH = str.maketrans({"…": "~", "↑": "^", "↓": "v"})
 
 
-def _window(rows: list[Text], procs: list[GpuProcess], selected: int | None, space: int) -> list[Text]:
-    """The rows that fit, scrolled so the selected process stays in view."""
-    if len(rows) <= space:
-        return rows
-    index = next((n for n, p in enumerate(procs) if p.record.pid == selected), 0)
-    start = min(max(0, index - space + 2), len(rows) - space + 1)
-    shown = rows[start : start + space - 1]
-    more = len(rows) - start - len(shown)
+def _window(procs: list[GpuProcess], opts: ViewOptions, space: int) -> list[Text]:
+    """The rows that fit, scrolled so the selected process stays in view; only those are drawn."""
+    if len(procs) <= space:
+        return [process_line(p, opts) for p in procs]
+    index = next((n for n, p in enumerate(procs) if p.record.pid == opts.selected_pid), 0)
+    start = min(max(0, index - space + 2), len(procs) - space + 1)
+    shown = [process_line(p, opts) for p in procs[start : start + space - 1]]
+    more = len(procs) - start - len(shown)
     shown.append(_line((f"  … {more} more (↑/↓ to scroll)" if more else "", "dim")))
     return shown
