@@ -125,7 +125,13 @@ def test_monitor_keys_only_at_80x24(tmp_path):
         screen = _wait_for(session, "Processes")
         assert screen.count("H100 80GB HBM3") == 8  # one line per GPU
         _keys(session, "s")
-        _wait_for(session, "sort: cpu")
+        _wait_for(session, "sort: sm")
+        _keys(session, "S")
+        _wait_for(session, "sort: sm, reversed")
+        _keys(session, "S", "Enter")
+        _wait_for(session, "parents:")  # the selected process whole
+        _keys(session, "Escape")
+        _wait_for(session, "sort: sm")
         _keys(session, "f", "f")
         _wait_for(session, "GPU 1 00000000:2A:00.0")  # the picked GPU's details
         _keys(session, "t")
