@@ -85,3 +85,16 @@ def state_home(request, tmp_path_factory, monkeypatch):
         monkeypatch.setattr(gpuwiz.backends.runs.executor, "time", types.SimpleNamespace(monotonic=lambda: 0.0))
     else:
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def no_color(monkeypatch):
+    """NO_COLOR set, and UTC so that clocks on snapshots read the same everywhere."""
+    import time
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

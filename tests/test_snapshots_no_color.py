@@ -3,23 +3,11 @@ heavy borders, the marks), since Textual turns every colour into a grey (tui/sev
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
-
-
-@pytest.fixture
-def no_color(monkeypatch):
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def make_app(profile: str, **kw) -> GpuwizApp:

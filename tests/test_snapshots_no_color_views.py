@@ -4,25 +4,12 @@ in weight, the run log and the viewer's own help, and --no-unicode's ASCII scree
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from test_snapshots_no_color import make_app, probed
 
 from gpuwiz.app import GpuwizApp
 from gpuwiz.backends.machine.profile_host import ProfileHost
 from gpuwiz.backends.machine.profiles import load_profile
-
-
-@pytest.fixture
-def no_color(monkeypatch):
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 SNAPSHOT_STATE = "/tmp/gpuwiz-test-no-color-state"  # fixed: the log's path is on the snapshot
