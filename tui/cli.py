@@ -601,12 +601,17 @@ def _monitor_once(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     host, profile = _host(args, env)
     hostname = (host.read_text("/proc/sys/kernel/hostname") or "").strip()
+    from gpuwiz.backends.machine.host_stats import HostStatsReader
+
     sampler = NvmlSampler(host.nvml(), process_info=host.process_info, hostname=hostname or (profile or ""))
+    host_stats = HostStatsReader(host.read_text)
     try:
+        host_stats.read()
         sample = sampler.sample()
-        if sample.processes and not host.simulated:
-            time.sleep(0.25)  # psutil's CPU % is measured between two looks at a process
+        if not host.simulated:
+            time.sleep(0.25)  # CPU % (the processes', the host's) is measured between two looks
             sample = sampler.sample()
+        sample = replace(sample, host=host_stats.read())
     finally:
         sampler.close()
     from gpuwiz.backends.nvml.gpu_selection import selected_gpus

@@ -20,6 +20,7 @@ from gpuwiz.backends.nvml.problems import nvml_problem
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 
 SORT_KEYS = ("memory", "sm", "cpu", "pid", "gpu", "time", "user")
+HOST_LINE_FROM = 120  # the host's CPU, memory, swap and load under the header from this width
 HOST_MEMORY_FROM = 100  # narrower: the process table leaves out Host-Mem so the command keeps room
 PANEL_MIN_WIDTH = 78
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -653,8 +654,35 @@ def _gpu_block(sample: MonitorSample, history: History, opts: ViewOptions, room:
     return lines
 
 
+def host_line(sample: MonitorSample, opts: ViewOptions) -> Text | None:
+    """`Host  CPU ██ 45% of 64  MEM ██ 412.3/2015.6GiB  SWAP 0.0/8.0GiB  load 31.2 30.8 29.9`."""
+    h = sample.host
+    if h is None or opts.width < HOST_LINE_FROM:
+        return None
+    line = _line(("Host", "bold"))
+    if h.cpu_percent is not None:
+        line.append("  CPU ")
+        line.append_text(colored_bar(h.cpu_percent / 100, 10, opts.unicode, UTIL_STYLE))
+        line.append(f" {h.cpu_percent:.0f}% of {h.cpus}" if h.cpus else f" {h.cpu_percent:.0f}%")
+    if h.memory_total_mib:
+        used = fraction(h.memory_used_mib, h.memory_total_mib)
+        line.append("  MEM ")
+        line.append_text(colored_bar(used, 10, opts.unicode, memory_style(used)))
+        line.append(
+            f" {na(h.memory_used_mib and h.memory_used_mib / 1024, '{:.1f}')}/{h.memory_total_mib / 1024:.1f}GiB"
+        )
+    if h.swap_total_mib:
+        line.append(f"  SWAP {(h.swap_used_mib or 0) / 1024:.1f}/{h.swap_total_mib / 1024:.1f}GiB")
+    if h.load is not None:
+        line.append("  load " + " ".join(f"{v:.2f}" for v in h.load))
+    return line
+
+
 def render(sample: MonitorSample | None, history: History, opts: ViewOptions, retry_s: float = 5.0) -> list[Text]:
     lines = [header(sample, opts)]
+    host = host_line(sample, opts) if sample is not None else None
+    if host is not None:
+        lines.append(host)
     if sample is None:
         lines.append(_line(("Reading NVML…", "dim")))
     elif sample.problem:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from gpuwiz.backends.gpu_records import GpuRecord, MigDeviceRecord, cuda_version_text
+from gpuwiz.backends.machine.host_stats import HostStats
 from gpuwiz.backends.nvml.problems import nvml_problem
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 
@@ -85,6 +86,20 @@ def _process(p: GpuProcess) -> dict[str, Any]:
     }
 
 
+def _host(h: HostStats | None) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    return {
+        "cpus": h.cpus or None,
+        "cpu_percent": h.cpu_percent,
+        "memory_used_mib": None if h.memory_used_mib is None else round(h.memory_used_mib, 1),
+        "memory_total_mib": None if h.memory_total_mib is None else round(h.memory_total_mib, 1),
+        "swap_used_mib": None if h.swap_used_mib is None else round(h.swap_used_mib, 1),
+        "swap_total_mib": None if h.swap_total_mib is None else round(h.swap_total_mib, 1),
+        "load_average": list(h.load) if h.load else None,
+    }
+
+
 def monitor_document(
     sample: MonitorSample, *, profile: str | None = None, only: frozenset[int] | None = None
 ) -> dict[str, Any]:
@@ -105,4 +120,5 @@ def monitor_document(
         "error": error,
         "gpus": [_gpu(i, g, i in sample.lost) for i, g in enumerate(nvml.gpus) if shown(i)],
         "processes": [_process(p) for p in sample.processes if shown(p.gpu_index)],
+        "host": _host(sample.host),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpuwiz.backends.gpu_records import GpuProcessRecord, NvmlRecord
+from gpuwiz.backends.machine.host_stats import HostStats
 from gpuwiz.backends.machine.processes import ProcessInfo
 
 
@@ -22,6 +23,7 @@ class MonitorSample:
     lost: frozenset[int] = frozenset()  # GPUs that fell off the bus (GpuIsLost); static fields only
     processes: tuple[GpuProcess, ...] = ()
     hostname: str = ""
+    host: HostStats | None = None  # the host's CPU, memory, swap and load (wide monitors, --json)
 
     @property
     def problem(self) -> str | None:

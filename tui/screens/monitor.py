@@ -21,13 +21,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
+from gpuwiz.backends.machine.host_stats import HostStatsReader
 from gpuwiz.backends.machine.processes import in_initial_pid_namespace
 from gpuwiz.backends.nvml.gpu_selection import selected_gpus
 from gpuwiz.backends.nvml.history import METRICS, History
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 from gpuwiz.backends.nvml.sampler import NvmlSampler
 
-from ..monitor_view import SORT_KEYS, ViewOptions, render, visible_processes
+from ..monitor_view import HOST_LINE_FROM, SORT_KEYS, ViewOptions, render, visible_processes
 from ..widgets.lines_view import LinesView
 from .confirm import ConfirmScreen
 from .help import MONITOR_HELP_TEXT
@@ -122,11 +123,14 @@ class MonitorScreen(Screen[None]):
             retry_s=self.config.retry_s,
             hostname=self._hostname(host),
         )
+        host_stats = HostStatsReader(host.read_text)
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 started = time.monotonic()
                 if self._active() or self.sample is None:
                     sample = sampler.sample()
+                    if self.options.width >= HOST_LINE_FROM:  # narrower monitors have no host line
+                        sample = replace(sample, host=host_stats.read())
                     if sample.problem and self._gpu_on_bus is None:
                         self._gpu_on_bus = self._nvidia_on_bus(host)
                         self.options = replace(self.options, gpu_on_bus=self._gpu_on_bus)
