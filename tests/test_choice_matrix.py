@@ -144,12 +144,24 @@ def wizard_run(name: str, layer: Layer, selections: dict[str, str]) -> tuple[Run
 
 def answers_file(tmp_path, selections: dict[str, str]):
     path = tmp_path / "answers.toml"
-    lines = []
+    tables: dict[str, list[str]] = {}
     for key, value in selections.items():
         table, name = key.split(".", 1)
-        lines += [f"[{table}]", f"{name} = {json.dumps(value)}"]
+        tables.setdefault(table, []).append(f"{name} = {json.dumps(value)}")
+    lines = [line for table, rows in tables.items() for line in (f"[{table}]", *rows)]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
+
+
+def required_by(name: str, selections: dict[str, str]) -> list[tuple[str, str]]:
+    """What the picked options need of other choices (Option.requires), on that profile."""
+    from gpuwiz.backends.doctor import run_doctor
+    from gpuwiz.backends.machine.profile_host import ProfileHost
+    from gpuwiz.backends.machine.profiles import load_profile
+    from gpuwiz.backends.planners.registry import offered_choices
+
+    choices = {c.key: c for c in offered_choices(run_doctor(ProfileHost(load_profile(name, {"HOME": "/x"}))))}
+    return [req for key, value in selections.items() if key in choices for req in choices[key].option(value).requires]
 
 
 def ids(combos) -> list[str]:
@@ -202,9 +214,13 @@ def test_the_wizard_runs_every_option(tmp_path, monkeypatch, capsys, name, layer
     run takes the issue's two named cases and 16 more at random (fixed seed)."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     status, started, seen = wizard_run(name, layer, selections)
-    assert seen["picks"] == selections  # the dropdown took the option and the plan followed it
+    # the dropdown took the option and the plan followed it; an option that needs another choice
+    # (a repo-only branch needs the CUDA repo method) picks that one with it, and says so
+    picks = seen["picks"]
+    assert picks.items() >= selections.items()
+    assert set(picks) - set(selections) <= {k for k, _ in required_by(name, selections)}, picks
     if seen["planned"]:
         assert status in (RunStatus.DONE, RunStatus.REBOOT), status
         assert started == step_lines(layer, seen["planned"])
-    document = plan_json(tmp_path, capsys, name, selections)
+    document = plan_json(tmp_path, capsys, name, picks)
     assert [s["title"] for s in document["steps"] if s["layer"] == layer.value] == seen["planned_once"]
