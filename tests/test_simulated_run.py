@@ -184,8 +184,9 @@ MODELS = [*WALKS, "homelab-ready", "k3s-node", "dgx-h100x8", "a100-mig"]
 
 def saved_answers(host: ProfileHost, tmp_path) -> tuple[str, dict[str, str]]:
     """What `a` in the wizard (and `plan --format answers`) saves on this node, and it read back."""
+    from gpuwiz.backends.planners.node_state import same_state
     from gpuwiz.backends.planners.registry import offered_choices
-    from gpuwiz.backends.runs.answers import answers_text, load_answers, same_state
+    from gpuwiz.backends.runs.answers import answers_text, load_answers
 
     report = run_doctor(host)
     path = tmp_path / "answers.toml"
