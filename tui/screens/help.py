@@ -53,8 +53,7 @@ line per GPU when narrow, full panels with a graph when wide.
   m        graph: utilisation, memory, power, temperature
   f        pick a GPU: its details, and only its processes
   u        only one user's processes
-  s        sort processes: memory, SM, CPU, PID, GPU, time, user
-  S        reverse the sort
+  s / S    sort by memory, SM, CPU, PID, GPU, time, user / reverse it
   ↑/↓      select a process (PgUp/PgDn)
   enter    the process whole: command line, parents
   t / K    send it SIGTERM / SIGKILL (asks first; off with --readonly)
