@@ -17,7 +17,7 @@ from gpuwiz.backends.runs.plan import Plan
 from gpuwiz.backends.runs.run_log import RunLog
 from gpuwiz.backends.runs.run_state import RunState, files_of, save_state
 
-from .hangup import HangUpWatch, leave_hung_up_terminal, sighup_ignored
+from .hangup import HangUpWatch, leave_hung_up_terminal, sighup_ignored, terminal_gone
 
 EXIT_OK, EXIT_FAILED, EXIT_REBOOT, EXIT_CANCELLED = 0, 1, 4, 130
 SIMULATED_LIVES = "The simulated machine's changes lived only in this gpuwiz process: there is nothing to roll back."
@@ -126,7 +126,12 @@ def run_plan_in_terminal(
                 if watch is not None:
                     watch.stop()
     # a step that asked at the terminal fails when its person goes: that is the hang-up too
-    hung = watch is not None and watch.hung_up and outcome.status in (RunStatus.CANCELLED, RunStatus.FAILED)
+    # (the watch polls: a print that met the dead terminal first can end the run before it looked)
+    hung = (
+        watch is not None
+        and (watch.hung_up or terminal_gone())
+        and outcome.status in (RunStatus.CANCELLED, RunStatus.FAILED)
+    )
     if hung:
         log.write(f"the terminal hung up: stopped before step {outcome.next_index + 1}")
     log.close()
