@@ -180,3 +180,33 @@ def test_fleet_usage_errors(tmp_path, capsys):
     assert exc.value.code == 2
     assert main(["help", "fleet"]) == 0
     assert "gpuwiz fleet" in capsys.readouterr().out
+
+
+def test_fleet_init_exporter_asks_for_the_service_on_real_nodes(tmp_path, capsys):
+    """--exporter: the inventory turns on the role's gpuwiz-exporter unit (systemd); the playbook parses."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "fleet"
+    assert main(["fleet", "init", str(folder), "--exporter", "0.0.0.0:9400"]) == 0
+    inventory = (folder / "inventory.yml").read_text()
+    assert "gpuwiz_exporter: true" in inventory and 'gpuwiz_exporter_listen: "0.0.0.0:9400"' in inventory
+    unit = (folder / "roles" / "gpuwiz" / "tasks" / "exporter.yml").read_text()
+    assert "ExecStart={{ gpuwiz_bin }} exporter --listen {{ gpuwiz_exporter_listen }}" in unit
+    main_tasks = (folder / "roles" / "gpuwiz" / "tasks" / "main.yml").read_text()
+    assert "gpuwiz_exporter | bool and gpuwiz_profile | length == 0" in main_tasks  # never on a simulated node
+    import sys
+
+    beside = Path(sys.executable).parent / "ansible-playbook"  # the venv's, from the test extra
+    playbook = str(beside) if beside.exists() else shutil.which("ansible-playbook")
+    if playbook:
+        checked = subprocess.run(
+            [playbook, "--syntax-check", "-i", "inventory.yml", "playbook.yml"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "ANSIBLE_HOME": str(tmp_path / "ah"), "HOME": str(tmp_path)},
+        )
+        assert checked.returncode == 0, checked.stderr
+    assert main(["fleet", "init", str(tmp_path / "other"), "--exporter", "nowhere"]) == 2
+    assert "--exporter" in capsys.readouterr().err

@@ -109,6 +109,7 @@ COMMANDS = {
         (
             "gpuwiz fleet init demo --demo && gpuwiz fleet apply -i demo/inventory.yml --yes",
             "gpuwiz fleet status -i demo/inventory.yml",
+            "gpuwiz fleet init fleet --exporter   # and gpuwiz exporter as a service on each node",
             "gpuwiz fleet apply -i fleet/inventory.yml --answers node.toml --limit gpu_nodes --forks 20 --yes",
         ),
         "0 every node green, 1 a node failed, 4 a node waits for a reboot, "

@@ -37,6 +37,14 @@ def add_parser(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> Non
     )
     init.add_argument("folder", metavar="DIR")
     init.add_argument("--demo", action="store_true", help="three simulated nodes on this machine (no hardware needed)")
+    init.add_argument(
+        "--exporter",
+        nargs="?",
+        const="0.0.0.0:9835",
+        default="",
+        metavar="HOST:PORT",
+        help="also run gpuwiz exporter on each real node as a systemd service (default 0.0.0.0:9835)",
+    )
 
     apply = action(
         "apply",
@@ -100,6 +108,13 @@ def _init(args: argparse.Namespace, env: dict[str, str]) -> int:
     from gpuwiz.backends.planners.registry import offered_choices
     from gpuwiz.backends.runs.answers import answers_text
 
+    if args.exporter:
+        from gpuwiz.backends.exporter.http_server import parse_listen
+
+        try:
+            parse_listen(args.exporter)
+        except ValueError as exc:
+            return _usage(f"--exporter: {exc}")
     profile = getattr(args, "profile", None) or (DEMO_PROFILES[0] if args.demo else None)
     host = ProfileHost(load_profile(profile, env)) if profile else RealHost(env)
     source = f"profile {host.profile.name}" if profile else "this machine"
@@ -114,6 +129,7 @@ def _init(args: argparse.Namespace, env: dict[str, str]) -> int:
         demo=args.demo,
         python=sys.executable,
         gpuwiz_bin=str(gpuwiz_bin) if gpuwiz_bin.is_file() else "gpuwiz",
+        exporter=args.exporter,
     )
     try:
         written = write_fleet_folder(spec)

@@ -60,6 +60,8 @@ all:
     gpuwiz_install: pypi               # pypi | wheel (gpuwiz_wheel: dist/gpuwiz-VERSION-py3-none-any.whl) | present
     gpuwiz_answers: "{{ inventory_dir }}/answers.toml"
     gpuwiz_max_reboots: 2
+    gpuwiz_exporter: false             # true: gpuwiz exporter as a systemd service (Prometheus /metrics)
+    gpuwiz_exporter_listen: "0.0.0.0:9835"
   children:
     gpu_nodes:
       hosts:
@@ -70,6 +72,13 @@ all:
         gpu-node-3:
           ansible_host: 192.0.2.13
 """
+
+
+def with_exporter(inventory: str, listen: str) -> str:
+    """The example inventory with the exporter service asked for (fleet init --exporter)."""
+    return inventory.replace("    gpuwiz_exporter: false ", "    gpuwiz_exporter: true  ", 1).replace(
+        '    gpuwiz_exporter_listen: "0.0.0.0:9835"', f"    gpuwiz_exporter_listen: {_yaml(listen)}", 1
+    )
 
 
 def inventory_hosts(ansible_inventory: str, inventory: Path, env: Mapping[str, str], limit: str = "") -> list[str]:

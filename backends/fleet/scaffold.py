@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuwiz.backends.fleet import ANSIBLE_DIR
-from gpuwiz.backends.fleet.inventory import EXAMPLE_INVENTORY, demo_inventory, demo_nodes
+from gpuwiz.backends.fleet.inventory import EXAMPLE_INVENTORY, demo_inventory, demo_nodes, with_exporter
 
 ANSIBLE_CFG = """\
 # Settings for running this folder with plain ansible-playbook (gpuwiz fleet apply sets its own).
@@ -25,6 +25,7 @@ class FleetFolder:
     demo: bool = False
     python: str = ""  # the demo nodes' interpreter and gpuwiz
     gpuwiz_bin: str = ""
+    exporter: str = ""  # HOST:PORT: each real node serves /metrics there (gpuwiz exporter, systemd)
 
 
 def readme(f: FleetFolder) -> str:
@@ -60,7 +61,11 @@ def write_fleet_folder(f: FleetFolder) -> list[Path]:
     """Write the folder; refuse (FileExistsError) when one of its files is there already."""
     files: dict[str, str] = {
         "inventory.yml": (
-            demo_inventory(demo_nodes(), python=f.python, gpuwiz_bin=f.gpuwiz_bin) if f.demo else EXAMPLE_INVENTORY
+            demo_inventory(demo_nodes(), python=f.python, gpuwiz_bin=f.gpuwiz_bin)
+            if f.demo
+            else with_exporter(EXAMPLE_INVENTORY, f.exporter)
+            if f.exporter
+            else EXAMPLE_INVENTORY
         ),
         "answers.toml": f.answers_text,
         "README.md": readme(f),
