@@ -60,6 +60,14 @@ class MigDeviceRecord:
     uuid: str | None = None
     memory_used_mib: int | None = None
     sm_count: int | None = None  # nvmlDeviceGetAttributes().multiprocessorCount
+    bar1_total_mib: int | None = None  # nvmlDeviceGetBAR1MemoryInfo on the MIG device
+    bar1_used_mib: int | None = None
+    # its GPU instance profile's engines (nvmlDeviceGetGpuInstanceProfileInfo): nvidia-smi's "Shared" columns
+    ce_count: int | None = None
+    enc_count: int | None = None
+    dec_count: int | None = None
+    ofa_count: int | None = None
+    jpg_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,8 @@ class GpuRecord:
     pcie_tx_kbs: int | None = None  # nvmlDeviceGetPcieThroughput: KB/s over NVML's 20 ms window
     pcie_rx_kbs: int | None = None
     throttle_reasons: tuple[str, ...] | None = None  # names from THROTTLE_REASONS; () = none active
+    bar1_total_mib: int | None = None  # nvmlDeviceGetBAR1MemoryInfo: the PCIe BAR1 aperture
+    bar1_used_mib: int | None = None
     mig_devices: tuple[MigDeviceRecord, ...] = ()
     processes: tuple[GpuProcessRecord, ...] = ()
 

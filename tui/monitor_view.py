@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rich.text import Span, Text
 
-from gpuwiz.backends.gpu_records import GpuRecord, cuda_version_text, version_words
+from gpuwiz.backends.gpu_records import GpuRecord, MigDeviceRecord, cuda_version_text, version_words
 from gpuwiz.backends.machine.processes import ProcessInfo
 from gpuwiz.backends.nvml.history import History
 from gpuwiz.backends.nvml.problems import nvml_problem
@@ -343,13 +343,15 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
     up, down = ("↑", "↓") if u else ("tx ", "rx ")
     reasons = gpu.throttle_reasons
     throttle = "N/A" if reasons is None else (", ".join(r for r in reasons) or "none")
-    lines.append(
-        row(
-            f"Mem-util {na(gpu.utilization_memory, '{}%')}  PCIe {up}{rate(gpu.pcie_tx_kbs)} {down}{rate(gpu.pcie_rx_kbs)}"
-            f"  Enc {na(gpu.encoder_util, '{}%')} Dec {na(gpu.decoder_util, '{}%')}  Held by: ",
-            (throttle, "yellow" if reasons and set(reasons) - {"GpuIdle"} else ""),
-        )
+    engines = (
+        f"Mem-util {na(gpu.utilization_memory, '{}%')}  PCIe {up}{rate(gpu.pcie_tx_kbs)} {down}{rate(gpu.pcie_rx_kbs)}"
+        f"  Enc {na(gpu.encoder_util, '{}%')} Dec {na(gpu.decoder_util, '{}%')}  "
     )
+    bar1 = bar1_text(gpu.bar1_used_mib, gpu.bar1_total_mib)
+    held = f"Held by: {throttle}"
+    if bar1 and len(engines) + len(bar1) + 2 + len(held) <= inner:  # nvidia-smi -q's BAR1, where it fits
+        engines += f"{bar1}  "
+    lines.append(row(engines + "Held by: ", (throttle, "yellow" if reasons and set(reasons) - {"GpuIdle"} else "")))
     if opts.graphs:
         label = f"{opts.metric:<5}"
         series = history.series(i, opts.metric)
@@ -366,8 +368,26 @@ def full_panel(i: int, gpu: GpuRecord, lost: bool, history: History, opts: ViewO
         ids = f" GI {m.gpu_instance_id:<2} CI {m.compute_instance_id:<2}{sms}  "
         bar_width = max(4, inner - len(label) - len(ids) - len(txt))
         lines.append(row((label, "magenta"), ids, colored_bar(mf, bar_width, u, memory_style(mf)), txt))
+        shared = mig_shared_text(m)
+        if shared:  # nvidia-smi's second MIG row: BAR1 and the shared engines
+            lines.append(row(" " * len(label), (shared, "dim")))
     lines.append(_line(bl + h * (width - 2) + br))
     return lines
+
+
+def bar1_text(used: int | None, total: int | None) -> str:
+    return "" if total is None else f"BAR1 {na(used)}/{total}MiB"
+
+
+def mig_shared_text(m: MigDeviceRecord) -> str:
+    """nvidia-smi's MIG table, second row: BAR1-Usage and the Shared CE ENC DEC OFA JPG."""
+    parts = [bar1_text(m.bar1_used_mib, m.bar1_total_mib)]
+    if m.ce_count is not None:
+        parts.append(
+            f"Shared CE {m.ce_count} ENC {na(m.enc_count)} DEC {na(m.dec_count)} OFA {na(m.ofa_count)} "
+            f"JPG {na(m.jpg_count)}"
+        )
+    return "  ".join(p for p in parts if p)
 
 
 def _compact_cells(idx: str, name: str, temp: str, perf: str, power: str) -> str:
@@ -481,6 +501,9 @@ def mig_compact(gpu: GpuRecord, opts: ViewOptions) -> list[Text]:
                 f" {na(m.memory_used_mib)}/{m.memory_total_mib}MiB",
             )
         )
+        shared = mig_shared_text(m)
+        if shared and len(lines[-1].plain) + 2 + len(shared) <= opts.width:
+            lines[-1].append("  " + shared, style="dim")
     return lines
 
 

@@ -138,6 +138,8 @@ _GPU: _Spec = {
     "decoder_util": (_INT, False),
     "pcie_tx_kbs": (_INT, False),
     "pcie_rx_kbs": (_INT, False),
+    "bar1_total_mib": (_INT, False),
+    "bar1_used_mib": (_INT, False),
     "throttle_reasons": ((list,), False),
     "mig_devices": ((list,), False),
     "processes": ((list,), False),
@@ -161,6 +163,13 @@ _MIG_DEVICE: _Spec = {
     "uuid": (_STR, False),
     "memory_used_mib": (_INT, False),
     "sm_count": (_INT, False),
+    "bar1_total_mib": (_INT, False),
+    "bar1_used_mib": (_INT, False),
+    "ce_count": (_INT, False),
+    "enc_count": (_INT, False),
+    "dec_count": (_INT, False),
+    "ofa_count": (_INT, False),
+    "jpg_count": (_INT, False),
 }
 _HOST_PROCESS: _Spec = {
     "user": (_STR, True),

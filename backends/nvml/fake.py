@@ -158,6 +158,38 @@ class FakeNvml:
         total, used = source.memory_total_mib * MIB, source.memory_used_mib * MIB
         return SimpleNamespace(total=total, used=used, free=total - used)
 
+    def nvmlDeviceGetBAR1MemoryInfo(self, h: Any) -> Any:
+        source: Any = self._mig(h) if h.mig is not None else self._gpu(h)
+        if source.bar1_total_mib is None or source.bar1_used_mib is None:
+            raise self._unsupported()
+        total, used = source.bar1_total_mib * MIB, source.bar1_used_mib * MIB
+        return SimpleNamespace(bar1Total=total, bar1Used=used, bar1Free=total - used)
+
+    # GPU instances: a profile records each MIG device's engines; its GPU instance's profile ID is, in the
+    # fake, its GPU instance ID, and profile index k answers the k-th GPU instance recorded.
+    def nvmlDeviceGetGpuInstanceById(self, h: Any, gpu_instance_id: int) -> Any:
+        if not any(m.gpu_instance_id == gpu_instance_id for m in self._gpu(h).mig_devices):
+            raise self._error(self._pynvml.NVML_ERROR_NOT_FOUND)
+        return SimpleNamespace(index=h.index, gi=gpu_instance_id)
+
+    def nvmlGpuInstanceGetInfo(self, gi: Any) -> Any:
+        return SimpleNamespace(id=gi.gi, profileId=gi.gi)
+
+    def nvmlDeviceGetGpuInstanceProfileInfo(self, h: Any, profile: int, version: int = 2) -> Any:
+        by_instance = {m.gpu_instance_id: m for m in self._gpu(h).mig_devices}
+        ids = sorted(by_instance)
+        if profile >= len(ids) or by_instance[ids[profile]].ce_count is None:
+            raise self._unsupported()
+        m = by_instance[ids[profile]]
+        return SimpleNamespace(
+            id=m.gpu_instance_id,
+            copyEngineCount=m.ce_count,
+            encoderCount=m.enc_count or 0,
+            decoderCount=m.dec_count or 0,
+            ofaCount=m.ofa_count or 0,
+            jpegCount=m.jpg_count or 0,
+        )
+
     def nvmlDeviceGetUtilizationRates(self, h: Any) -> Any:
         gpu = self._gpu(h)
         if gpu.utilization_gpu is None and gpu.utilization_memory is None:

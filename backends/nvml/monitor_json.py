@@ -25,6 +25,13 @@ def _mig(m: MigDeviceRecord) -> dict[str, Any]:
         "memory_used_mib": m.memory_used_mib,
         "memory_total_mib": m.memory_total_mib,
         "sm_count": m.sm_count,
+        "bar1_used_mib": m.bar1_used_mib,
+        "bar1_total_mib": m.bar1_total_mib,
+        "copy_engines": m.ce_count,
+        "encoders": m.enc_count,
+        "decoders": m.dec_count,
+        "ofa": m.ofa_count,
+        "jpeg_decoders": m.jpg_count,
     }
 
 
@@ -46,6 +53,8 @@ def _gpu(index: int, g: GpuRecord, lost: bool) -> dict[str, Any]:
         "power_draw_w": g.power_draw_w,
         "power_limit_w": g.power_limit_w,
         "memory_used_mib": g.memory_used_mib,
+        "bar1_used_mib": g.bar1_used_mib,
+        "bar1_total_mib": g.bar1_total_mib,
         "memory_total_mib": g.memory_total_mib,
         "utilization_gpu_percent": g.utilization_gpu,
         "utilization_memory_percent": g.utilization_memory,

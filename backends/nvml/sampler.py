@@ -65,6 +65,7 @@ class _Gpu:
     static: GpuRecord
     unsupported: set[str] = field(default_factory=set)
     utilization_seen: int = 0  # NVML's timestamp of the newest per-process utilisation sample read
+    engines: dict[int, tuple[int, int, int, int, int]] | None = None  # GPU instance profile ID -> its engines
 
 
 class NvmlSampler:
@@ -220,10 +221,13 @@ class NvmlSampler:
         enc = f("encoder", lambda: nvml.nvmlDeviceGetEncoderUtilization(h))
         dec = f("decoder", lambda: nvml.nvmlDeviceGetDecoderUtilization(h))
         reasons = f("throttle", lambda: nvml.nvmlDeviceGetCurrentClocksThrottleReasons(h))
+        bar1 = f("bar1", lambda: nvml.nvmlDeviceGetBAR1MemoryInfo(h))
         mig_on = bool(mig and mig[0])
         record = replace(
             gpu.static,
             memory_used_mib=int(memory.used // MIB) if memory else None,
+            bar1_total_mib=int(bar1.bar1Total // MIB) if bar1 else None,
+            bar1_used_mib=int(bar1.bar1Used // MIB) if bar1 else None,
             utilization_gpu=util.gpu if util else None,
             utilization_memory=util.memory if util else None,
             temperature_c=f("temperature", lambda: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU)),
@@ -264,15 +268,39 @@ class NvmlSampler:
                 if getattr(exc, "value", None) == nvml.NVML_ERROR_GPU_IS_LOST:
                     raise _GpuLost from None
                 continue  # NotFound: no MIG device in that slot
-            found.append(self._read_mig_device(mh))
+            found.append(self._read_mig_device(gpu, mh))
         return tuple(found)
 
-    def _read_mig_device(self, mh: Any) -> MigDeviceRecord:
+    def _engines(self, gpu: _Gpu) -> dict[int, tuple[int, int, int, int, int]]:
+        """(CE, ENC, DEC, OFA, JPG) of each GPU instance profile, by profile ID: asked once a session."""
+        if gpu.engines is None:
+            nvml, gpu.engines = self.nvml, {}
+            for index in range(getattr(nvml, "NVML_GPU_INSTANCE_PROFILE_COUNT", 0)):
+                info = self._maybe(lambda i=index: nvml.nvmlDeviceGetGpuInstanceProfileInfo(gpu.handle, i))
+                if info is not None:
+                    counts = (info.copyEngineCount, info.encoderCount, info.decoderCount, info.ofaCount, info.jpegCount)
+                    gpu.engines[info.id] = counts
+        return gpu.engines
+
+    def _read_mig_device(self, gpu: _Gpu, mh: Any) -> MigDeviceRecord:
         nvml, m = self.nvml, self._maybe
         memory = m(lambda: nvml.nvmlDeviceGetMemoryInfo(mh))
         attrs = m(lambda: nvml.nvmlDeviceGetAttributes(mh))
+        bar1 = m(lambda: nvml.nvmlDeviceGetBAR1MemoryInfo(mh))
+        gi_id = m(lambda: nvml.nvmlDeviceGetGpuInstanceId(mh)) or 0
+        gi = m(lambda: nvml.nvmlDeviceGetGpuInstanceById(gpu.handle, gi_id))
+        info = m(lambda: nvml.nvmlGpuInstanceGetInfo(gi)) if gi is not None else None
+        engines = self._engines(gpu).get(info.profileId) if info is not None else None
+        ce, enc, dec, ofa, jpg = engines or (None,) * 5
         return MigDeviceRecord(
-            gpu_instance_id=m(lambda: nvml.nvmlDeviceGetGpuInstanceId(mh)) or 0,
+            bar1_total_mib=int(bar1.bar1Total // MIB) if bar1 else None,
+            bar1_used_mib=int(bar1.bar1Used // MIB) if bar1 else None,
+            ce_count=ce,
+            enc_count=enc,
+            dec_count=dec,
+            ofa_count=ofa,
+            jpg_count=jpg,
+            gpu_instance_id=gi_id,
             compute_instance_id=m(lambda: nvml.nvmlDeviceGetComputeInstanceId(mh)) or 0,
             memory_total_mib=int(memory.total // MIB) if memory else 0,
             name=m(lambda: _text(nvml.nvmlDeviceGetName(mh))) or "",
