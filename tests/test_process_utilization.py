@@ -90,10 +90,16 @@ def test_mig_and_unrecorded_gpus_are_na(profile_host):
         assert all(p["sm_utilization_percent"] is None for p in monitor_document(sample)["processes"])
 
 
-def test_sorted_by_sm_share(profile_host):
+def test_sorted_by_sm_and_bandwidth_shares_both_ways(profile_host):
     sample = sample_of(profile_host, "dgx-h100x8")
     shown = [p.record.sm_util for p in visible_processes(sample, ViewOptions(width=80, sort="sm"))]
     assert shown == sorted(shown, reverse=True) and shown[0] >= 71
+    by_bw = [p.record.mem_util for p in visible_processes(sample, ViewOptions(width=80, sort="bandwidth"))]
+    assert by_bw == sorted(by_bw, reverse=True)
+    up = [
+        p.record.mem_util for p in visible_processes(sample, ViewOptions(width=80, sort="bandwidth", sort_reverse=True))
+    ]
+    assert up == sorted(up)
 
 
 @pytest.mark.parametrize("width", [80, 120])
@@ -108,6 +114,6 @@ def test_the_table_has_sm_and_fits(profile_host, width):
     ]
     head = next(line for line in lines if line.startswith("GPU") and "PID" in line)
     assert head == proc_head(width) and "SM%" in head
-    assert ("Host-Mem" in head) == (width >= 100)  # narrow: the command keeps its room
+    assert ("Host-Mem" in head) == (width >= 100) == ("MBW%" in head)  # narrow: the command keeps its room
     row = next(line for line in lines if "2841099" in line)
     assert " 72 " in row and all(len(line) <= width for line in lines)

@@ -19,7 +19,7 @@ from gpuwiz.backends.nvml.history import History
 from gpuwiz.backends.nvml.problems import nvml_problem
 from gpuwiz.backends.nvml.sample import GpuProcess, MonitorSample
 
-SORT_KEYS = ("memory", "sm", "cpu", "pid", "gpu", "time", "user")
+SORT_KEYS = ("memory", "sm", "bandwidth", "cpu", "pid", "gpu", "time", "user")
 HOST_LINE_FROM = 120  # the host's CPU, memory, swap and load under the header from this width
 HOST_MEMORY_FROM = 100  # narrower: the process table leaves out Host-Mem so the command keeps room
 PANEL_MIN_WIDTH = 78
@@ -517,6 +517,8 @@ def _sort_key(sort: str):
             return -(p.record.used_memory_mib or 0), p.gpu_index, p.record.pid
         if sort == "sm":
             return -(p.record.sm_util if p.record.sm_util is not None else -1), p.gpu_index, p.record.pid
+        if sort == "bandwidth":
+            return -(p.record.mem_util if p.record.mem_util is not None else -1), p.gpu_index, p.record.pid
         if sort == "cpu":
             return -(info.cpu_percent if info else -1), p.record.pid
         if sort == "time":
@@ -544,14 +546,16 @@ def visible_processes(sample: MonitorSample | None, opts: ViewOptions) -> list[G
 
 
 def _proc_cells(
-    where: str, pid: str, kind: str, user: str, mem: str, sm: str, cpu: str, host: str, run: str, wide: bool
+    where: str, pid: str, kind: str, user: str, mem: str, sm: str, bw: str, cpu: str, host: str, run: str, wide: bool
 ) -> str:
+    """Narrow: SM% only; from HOST_MEMORY_FROM also the memory-bandwidth share (MBW%) and host memory."""
+    wide_cells = f" {bw:>4}" if wide else ""
     host_cell = f" {host:>8}" if wide else ""
-    return f"{where:<6}{pid:>8} {kind:<4} {fit(user, 10)} {mem:>9} {sm:>4} {cpu:>5}{host_cell} {run:>8}  "
+    return f"{where:<6}{pid:>8} {kind:<4} {fit(user, 10)} {mem:>9} {sm:>4}{wide_cells} {cpu:>5}{host_cell} {run:>8}  "
 
 
 def proc_head(width: int) -> str:
-    cells = ("GPU", "PID", "Type", "User", "GPU-Mem", "SM%", "CPU%", "Host-Mem", "Time")
+    cells = ("GPU", "PID", "Type", "User", "GPU-Mem", "SM%", "MBW%", "CPU%", "Host-Mem", "Time")
     return _proc_cells(*cells, wide=width >= HOST_MEMORY_FROM) + "Command"
 
 
@@ -561,16 +565,16 @@ def process_line(p: GpuProcess, opts: ViewOptions) -> Text:
     if r.gpu_instance_id is not None:
         where += f"/{r.gpu_instance_id}/{na(r.compute_instance_id)}"
     mem = na(r.used_memory_mib, "{}MiB")
-    sm = na(r.sm_util)
+    sm, bw = na(r.sm_util), na(r.mem_util)
     wide = opts.width >= HOST_MEMORY_FROM
     if info is None:
-        cells = _proc_cells(where, str(r.pid), r.type, "?", mem, sm, "-", "-", "-", wide)
+        cells = _proc_cells(where, str(r.pid), r.type, "?", mem, sm, bw, "-", "-", "-", wide)
         text = _line(cells, (fit("(another PID namespace?)", max(0, opts.width - len(cells))).rstrip(), "dim"))
     else:
         host_mem = f"{info.rss_mib / 1024:.1f}GiB" if info.rss_mib >= 1024 else f"{info.rss_mib:.0f}MiB"
         cpu = f"{info.cpu_percent:.1f}" if info.cpu_percent < 1000 else f"{info.cpu_percent:.0f}"
         run = duration(info.elapsed_s)
-        cells = _proc_cells(where, str(r.pid), r.type, info.user, mem, sm, cpu, host_mem, run, wide)
+        cells = _proc_cells(where, str(r.pid), r.type, info.user, mem, sm, bw, cpu, host_mem, run, wide)
         argv = list(info.cmdline)
         if opts.width < 120 and argv and "/" in argv[0]:
             argv[0] = argv[0].rsplit("/", 1)[-1]  # narrow: the program's name, then its arguments
