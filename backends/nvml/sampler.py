@@ -66,6 +66,7 @@ class _Gpu:
     unsupported: set[str] = field(default_factory=set)
     utilization_seen: int = 0  # NVML's timestamp of the newest per-process utilisation sample read
     engines: dict[int, tuple[int, int, int, int, int]] | None = None  # GPU instance profile ID -> its engines
+    instance_engines: dict[int, tuple[int, int, int, int, int] | None] = field(default_factory=dict)  # by GI id
 
 
 class NvmlSampler:
@@ -288,10 +289,11 @@ class NvmlSampler:
         attrs = m(lambda: nvml.nvmlDeviceGetAttributes(mh))
         bar1 = m(lambda: nvml.nvmlDeviceGetBAR1MemoryInfo(mh))
         gi_id = m(lambda: nvml.nvmlDeviceGetGpuInstanceId(mh)) or 0
-        gi = m(lambda: nvml.nvmlDeviceGetGpuInstanceById(gpu.handle, gi_id))
-        info = m(lambda: nvml.nvmlGpuInstanceGetInfo(gi)) if gi is not None else None
-        engines = self._engines(gpu).get(info.profileId) if info is not None else None
-        ce, enc, dec, ofa, jpg = engines or (None,) * 5
+        if gi_id not in gpu.instance_engines:  # a GPU instance keeps its profile: asked once a session
+            gi = m(lambda: nvml.nvmlDeviceGetGpuInstanceById(gpu.handle, gi_id))
+            info = m(lambda: nvml.nvmlGpuInstanceGetInfo(gi)) if gi is not None else None
+            gpu.instance_engines[gi_id] = self._engines(gpu).get(info.profileId) if info is not None else None
+        ce, enc, dec, ofa, jpg = gpu.instance_engines[gi_id] or (None,) * 5
         return MigDeviceRecord(
             bar1_total_mib=int(bar1.bar1Total // MIB) if bar1 else None,
             bar1_used_mib=int(bar1.bar1Used // MIB) if bar1 else None,
