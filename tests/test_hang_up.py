@@ -82,6 +82,8 @@ def start_in_terminal(tmp_path: Path, program: str, *, plan: str = PLAN, nohup: 
         argv = [sys.executable, str(script), str(tmp_path)]
         if nohup:  # the real one: SIGHUP ignored, output to ./nohup.out
             os.execvp("nohup", ["nohup", *argv])
+        # an SSH session's process: SIGHUP at its default, even when the tests themselves run under nohup
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         os.execv(sys.executable, argv)
     return pid, fd
 

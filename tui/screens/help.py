@@ -53,7 +53,7 @@ line per GPU when narrow, full panels with a graph when wide.
   m        graph: utilisation, memory, power, temperature
   f        pick a GPU: its details, and only its processes
   u        only one user's processes
-  s / S    sort: memory, SM, bandwidth, CPU, PID, GPU, time, user / reverse
+  s / S    sort by the next column (memory, SM%, MBW%, CPU…) / reverse
   ↑/↓      select a process (PgUp/PgDn)
   enter    the process whole: command line, parents
   t / K    send it SIGTERM / SIGKILL (asks first; off with --readonly)
