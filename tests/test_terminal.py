@@ -144,6 +144,14 @@ def test_monitor_keys_only_at_80x24(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
+def _decline_going_on(session: str) -> str:
+    """Back on the layers after a reboot: the wizard offers to go on with the next layer; say no."""
+    screen = _wait_for(session, "Go on with Container toolkit")
+    _keys(session, "n")
+    _wait_gone(session, "Go on with Container toolkit")
+    return screen
+
+
 def _walk_to_the_run_screen(session: str, keys_before_run: list[tuple[str, str]], run_title: str) -> None:
     """Keys (each with a text that must show after it), then x, y: the run screen runs to its end."""
     for key, expect in keys_before_run:
@@ -169,9 +177,7 @@ def test_a_changed_install_method_runs_in_tmux(tmp_path):
         screen = _capture(session)
         assert "Log:" in screen and "Traceback" not in screen
         _keys(session, "q")
-        _wait_for(session, "Go on with Container toolkit")
-        _keys(session, "n")
-        _wait_gone(session, "Go on with Container toolkit")
+        _decline_going_on(session)
         _wait_for(session, "2. ✓ Driver")
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
@@ -216,9 +222,7 @@ def test_an_answers_file_with_the_cuda_repo_runs_in_tmux(tmp_path):
         log = re.search(r"(/\S+\.log)", _wait_for(session, ".log")).group(1)
         assert "apt-mark hold cuda-drivers-535" in open(log).read()  # the CUDA repository's packages ran
         _keys(session, "q")
-        _wait_for(session, "Go on with Container toolkit")
-        _keys(session, "n")
-        _wait_gone(session, "Go on with Container toolkit")
+        _decline_going_on(session)
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
     finally:
@@ -293,9 +297,7 @@ def test_log_viewer_and_its_help_with_no_unicode_in_tmux(tmp_path):
         _keys(session, "q")
         _wait_for(session, "The simulated machine rebooted")
         _keys(session, "q")
-        screens.append(_wait_for(session, "Go on with Container toolkit"))
-        _keys(session, "n")
-        _wait_gone(session, "Go on with Container toolkit")
+        screens.append(_decline_going_on(session))
         _keys(session, "q")
         _wait_for(session, "EXITED=0")
     finally:
